@@ -1,0 +1,220 @@
+"""The command line: one verb per job a publisher has.
+
+    finhealthkg validate   check ontology/ + data/ against shapes/ (SHACL)
+    finhealthkg build      validate, then write an immutable release and make it current
+    finhealthkg releases   list the releases, marking the current one
+    finhealthkg query      run a SPARQL query against a release from the terminal
+
+Exit status: 0 success; 1 the data does not conform; 2 anything else that stopped the
+command (a broken source file, no release, a bad query), with a message saying what.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import pyoxigraph
+
+from .config import Settings
+from .namespaces import PREFIXES
+from .progress import Steps
+from .release import (
+    BUILD_STEPS,
+    InvalidSources,
+    Release,
+    ReleaseError,
+    build_release,
+    current_release,
+    list_releases,
+)
+from .sources import SourceError, load_sources
+from .stores import StoreError
+from .validate import validate_sources
+
+EXIT_OK, EXIT_INVALID, EXIT_ERROR = 0, 1, 2
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = Settings.from_env().with_overrides(
+            root=args.root, releases_dir=args.releases, base_iri=args.base_iri)
+    except ValueError as error:
+        parser.error(str(error))
+    try:
+        return args.handler(args, settings)
+    except (SourceError, ReleaseError, StoreError) as error:
+        print(f"finhealthkg {args.command}: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print(f"finhealthkg {args.command}: interrupted; the current release is unchanged",
+              file=sys.stderr)
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--root", type=Path, default=None,
+                        help="project directory holding ontology/, shapes/ and data/ "
+                             "(default: the current directory; env FINHEALTHKG_ROOT)")
+    common.add_argument("--releases", type=Path, default=None,
+                        help="where releases are written (default: ROOT/var/releases; "
+                             "env FINHEALTHKG_RELEASES_DIR)")
+    common.add_argument("--base-iri", default=None,
+                        help="published base IRI (default: https://w3id.org/finhealthkg/; "
+                             "env FINHEALTHKG_BASE_IRI)")
+
+    parser = argparse.ArgumentParser(
+        prog="finhealthkg",
+        description="Linked-data publisher of the Finnish health-sector growth strategy.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    validate = commands.add_parser(
+        "validate", parents=[common], help="check the sources against the SHACL shapes",
+        description="Validate the shapes against SHACL-SHACL and ontology + data against the "
+                    "shapes. Exit 0 when the graph conforms, 1 when it does not.")
+    validate.add_argument("--format", choices=("text", "turtle"), default="text",
+                          help="text: a readable report by file; turtle: the SHACL report graph")
+    validate.set_defaults(handler=_validate)
+
+    build = commands.add_parser(
+        "build", parents=[common], help="validate and write a release, then make it current",
+        description="Validate first (nothing is written when the data does not conform), then "
+                    "write var/releases/<version>/ and switch var/releases/current to it.")
+    build.add_argument("--force", action="store_true",
+                       help="build even when the current release was built from the same sources")
+    build.add_argument("--quiet", action="store_true", help="print only the version built")
+    build.set_defaults(handler=_build)
+
+    releases = commands.add_parser(
+        "releases", parents=[common], help="list the releases (* marks the current one)")
+    releases.set_defaults(handler=_releases)
+
+    query = commands.add_parser(
+        "query", parents=[common], help="run a SPARQL query against a release",
+        description="Run a SPARQL query against the current (or a named) release's store. "
+                    "The default graph is the knowledge graph (ontology + data).")
+    query.add_argument("query", help="the query text, or @FILE to read it from a file, or - for stdin")
+    query.add_argument("--release", help="version to query (default: the current release)")
+    query.add_argument("--format", default="table",
+                       choices=("table", "json", "xml", "csv", "tsv", "turtle", "ntriples", "jsonld"),
+                       help="output format (default: a text table; CONSTRUCT gives turtle)")
+    query.set_defaults(handler=_query)
+    return parser
+
+
+def _validate(args: argparse.Namespace, settings: Settings) -> int:
+    report = validate_sources(load_sources(settings))
+    if args.format == "turtle":
+        sys.stdout.write(report.graph.serialize(format="turtle"))
+    else:
+        print(report.text())
+    return EXIT_OK if report.conforms else EXIT_INVALID
+
+
+def _build(args: argparse.Namespace, settings: Settings) -> int:
+    steps = Steps(BUILD_STEPS, quiet=args.quiet)
+    try:
+        result = build_release(settings, steps=steps, force=args.force)
+    except InvalidSources as invalid:
+        print(invalid.report.text(), file=sys.stderr)
+        print("\nNothing was built; the current release is unchanged.", file=sys.stderr)
+        return EXIT_INVALID
+    release = result.release
+    if args.quiet:
+        print(release.version)
+    else:
+        stats = release.manifest["statistics"]
+        print(f"Release {release.version} is current: {stats['triples']} triples, "
+              f"{stats['entities']} entities, in {release.path}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _releases(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        current = current_release(settings).version
+    except ReleaseError:
+        current = None
+    releases = list_releases(settings)
+    if not releases:
+        print(f"No releases in {settings.releases}; run `finhealthkg build`.", file=sys.stderr)
+        return EXIT_OK
+    for release in releases:
+        mark = "*" if release.version == current else " "
+        print(f"{mark} {release.version}  {release.created.isoformat()}  "
+              f"{release.triples:>9} triples  commit {release.manifest.get('commit') or '-'}")
+    return EXIT_OK
+
+
+RESULT_FORMATS = {
+    "json": pyoxigraph.QueryResultsFormat.JSON,
+    "xml": pyoxigraph.QueryResultsFormat.XML,
+    "csv": pyoxigraph.QueryResultsFormat.CSV,
+    "tsv": pyoxigraph.QueryResultsFormat.TSV,
+}
+GRAPH_FORMATS = {
+    "turtle": pyoxigraph.RdfFormat.TURTLE,
+    "ntriples": pyoxigraph.RdfFormat.N_TRIPLES,
+    "jsonld": pyoxigraph.RdfFormat.JSON_LD,
+}
+
+
+def _query(args: argparse.Namespace, settings: Settings) -> int:
+    text = _read_query(args.query)
+    release = (Release.open(settings.releases / args.release) if args.release
+               else current_release(settings))
+    store = release.open_store()
+    try:
+        answer = store.query(text, base_iri=settings.base_iri)
+    except SyntaxError as error:
+        print(f"finhealthkg query: the query does not parse: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    out = sys.stdout.buffer
+    if isinstance(answer, pyoxigraph.QueryBoolean):
+        if args.format in RESULT_FORMATS:
+            out.write(answer.serialize(format=RESULT_FORMATS[args.format]))
+        else:
+            print("true" if bool(answer) else "false")
+    elif isinstance(answer, pyoxigraph.QuerySolutions):
+        if args.format in RESULT_FORMATS:
+            out.write(answer.serialize(format=RESULT_FORMATS[args.format]))
+        else:
+            print(_table(answer))
+    else:
+        fmt = GRAPH_FORMATS.get(args.format, pyoxigraph.RdfFormat.TURTLE)
+        out.write(pyoxigraph.serialize(answer, format=fmt, prefixes=PREFIXES))
+    out.flush()
+    return EXIT_OK
+
+
+def _read_query(argument: str) -> str:
+    if argument == "-":
+        return sys.stdin.read()
+    if argument.startswith("@"):
+        return Path(argument[1:]).read_text(encoding="utf-8")
+    return argument
+
+
+def _table(solutions: pyoxigraph.QuerySolutions) -> str:
+    names = [v.value for v in solutions.variables]
+    rows = [[_cell(row[name]) for name in names] for row in solutions]
+    widths = [max([len(name)] + [len(r[i]) for r in rows]) for i, name in enumerate(names)]
+    line = "  ".join(name.ljust(w) for name, w in zip(names, widths, strict=True))
+    rule = "  ".join("-" * w for w in widths)
+    body = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
+    return "\n".join([line, rule, *body, f"({len(rows)} rows)"])
+
+
+def _cell(term: object) -> str:
+    if term is None:
+        return ""
+    if isinstance(term, pyoxigraph.Literal):
+        return term.value
+    return getattr(term, "value", str(term))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,70 @@
+"""One Settings object, from command-line flags and FINHEALTHKG_* environment variables."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+
+from .namespaces import BASE
+
+ENV_PREFIX = "FINHEALTHKG_"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where the sources and releases live and how the publisher answers.
+
+    Every field can be set by an environment variable named FINHEALTHKG_<FIELD> (upper case);
+    flags on the command line win over the environment.
+    """
+
+    root: Path = field(default_factory=Path.cwd)  # holds ontology/, shapes/, data/
+    releases_dir: Path | None = None  # default: <root>/var/releases
+    base_iri: str = BASE  # the published base; answered on whatever host serves it
+    host: str = "127.0.0.1"
+    port: int = 8080
+    workers: int = 2
+
+    @property
+    def releases(self) -> Path:
+        return self.releases_dir if self.releases_dir is not None else self.root / "var" / "releases"
+
+    @property
+    def ontology_dir(self) -> Path:
+        return self.root / "ontology"
+
+    @property
+    def shapes_dir(self) -> Path:
+        return self.root / "shapes"
+
+    @property
+    def data_dir(self) -> Path:
+        return self.root / "data"
+
+    def with_overrides(self, **overrides: object) -> Settings:
+        """A copy with the given fields replaced; None values are ignored (flag not given)."""
+        return replace(self, **{k: v for k, v in overrides.items() if v is not None})
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        environ = dict(os.environ if environ is None else environ)
+        values: dict[str, object] = {}
+        for f in fields(cls):
+            raw = environ.get(ENV_PREFIX + f.name.upper())
+            if raw is None or raw == "":
+                continue
+            values[f.name] = _convert(f.name, f.type, raw)
+        return cls(**values)
+
+
+def _convert(name: str, type_name: object, raw: str) -> object:
+    kind = str(type_name)
+    if "Path" in kind:
+        return Path(raw).expanduser()
+    if kind == "int":
+        try:
+            return int(raw)
+        except ValueError:
+            raise ValueError(f"{ENV_PREFIX}{name.upper()} must be a whole number, not {raw!r}") from None
+    return raw

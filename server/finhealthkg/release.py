@@ -1,0 +1,412 @@
+"""Build a release from validated sources, write it, switch `current` to it.
+
+A release is a directory `<releases>/<version>/` that is never changed once written:
+
+    release.json    manifest: version, dates, commit, counts, graphs, files and checksums
+    SHA256SUMS      `sha256sum -c` compatible checksums of every file (release.json too)
+    dataset.ttl  dataset.nt.gz  dataset.jsonld    the knowledge graph (ontology + data)
+    ontology.ttl  shapes.ttl  void.ttl  validation.ttl
+    store/          Oxigraph database holding each part in its named graph (namespaces.GRAPH)
+
+Crash safety: everything is written into a hidden staging directory beside the releases,
+renamed into place when complete, and only then is the `current` symlink replaced (a
+symlink written under another name and renamed over it, which is atomic). A build that
+dies at any point leaves `current` on the previous complete release; the next build
+removes what the dead one left behind.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import gzip
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib.metadata import version as package_version
+from pathlib import Path
+from typing import IO, Any
+
+import pyoxigraph
+from pyoxigraph import RdfFormat
+
+from . import __version__
+from .config import Settings
+from .describe import statistics, void_description
+from .namespaces import (
+    DATA_GRAPH,
+    DATASET_GRAPHS,
+    DESCRIPTION_GRAPH,
+    ONTOLOGY_GRAPH,
+    PREFIXES,
+    SHAPES_GRAPH,
+)
+from .progress import Steps
+from .sources import Sources, digest_of, load_sources, source_files
+from .stores.oxigraph import OxigraphStore
+from .validate import ValidationReport, validate_sources
+
+MANIFEST = "release.json"
+CHECKSUMS = "SHA256SUMS"
+STORE_DIR = "store"
+CURRENT = "current"
+STAGING_PREFIX = ".staging-"
+LOCK_FILE = ".build.lock"
+FORMAT_VERSION = 1  # of the release layout; a reader refuses layouts it does not know
+
+MEDIA_TYPES = {
+    "dataset.ttl": "text/turtle",
+    "dataset.nt.gz": "application/n-triples",  # served with Content-Encoding: gzip
+    "dataset.jsonld": "application/ld+json",
+    "ontology.ttl": "text/turtle",
+    "shapes.ttl": "text/turtle",
+    "void.ttl": "text/turtle",
+    "validation.ttl": "text/turtle",
+    MANIFEST: "application/json",
+    CHECKSUMS: "text/plain",
+}
+BUILD_STEPS = 8
+
+
+class ReleaseError(Exception):
+    """A release cannot be built, found or trusted; the message says what to do."""
+
+
+class InvalidSources(ReleaseError):
+    """The sources do not conform to the shapes; nothing was written."""
+
+    def __init__(self, report: ValidationReport) -> None:
+        super().__init__(report.summary())
+        self.report = report
+
+
+@dataclass(frozen=True)
+class Release:
+    """A complete release directory and its manifest."""
+
+    path: Path
+    manifest: dict[str, Any]
+
+    @property
+    def version(self) -> str:
+        return self.manifest["version"]
+
+    @property
+    def created(self) -> datetime:
+        return datetime.fromisoformat(self.manifest["created"])
+
+    @property
+    def triples(self) -> int:
+        return int(self.manifest["statistics"]["triples"])
+
+    @property
+    def store_path(self) -> Path:
+        return self.path / STORE_DIR
+
+    def file(self, name: str) -> Path:
+        if name not in self.manifest["files"]:
+            raise ReleaseError(f"release {self.version} has no file {name!r}")
+        return self.path / name
+
+    @classmethod
+    def open(cls, path: Path) -> Release:
+        """Read a release directory; ReleaseError if it is incomplete or of another layout."""
+        manifest_path = path / MANIFEST
+        try:
+            manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ReleaseError(f"{path}: not a complete release ({MANIFEST} is missing)") from None
+        except (OSError, ValueError) as error:
+            raise ReleaseError(f"{manifest_path}: unreadable manifest: {error}") from None
+        if manifest.get("format") != FORMAT_VERSION:
+            raise ReleaseError(
+                f"{path}: release layout {manifest.get('format')!r}, this finhealthkg reads "
+                f"{FORMAT_VERSION}; rebuild it with `finhealthkg build --force`")
+        for name in manifest.get("files", {}):
+            if not (path / name).is_file():
+                raise ReleaseError(f"{path}: release file {name} is missing")
+        if not (path / STORE_DIR).is_dir():
+            raise ReleaseError(f"{path}: the release's store/ directory is missing")
+        return cls(path=path, manifest=manifest)
+
+    def verify(self) -> None:
+        """Check every file against the checksums of the manifest; ReleaseError on a mismatch."""
+        for name, entry in self.manifest["files"].items():
+            actual = sha256_of(self.path / name)
+            if actual != entry["sha256"]:
+                raise ReleaseError(f"{self.path / name}: checksum mismatch (the file is damaged)")
+
+    def open_store(self) -> OxigraphStore:
+        return OxigraphStore.open_read_only(self.store_path)
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    release: Release
+    built: bool  # False when the current release was already built from these sources
+
+
+def current_release(settings: Settings) -> Release:
+    link = settings.releases / CURRENT
+    if not link.exists():
+        raise ReleaseError(
+            f"no current release in {settings.releases}: run `finhealthkg build` first")
+    return Release.open(link.resolve())
+
+
+def list_releases(settings: Settings) -> list[Release]:
+    """Every complete release, oldest first; incomplete directories are skipped."""
+    releases = []
+    if settings.releases.is_dir():
+        for path in settings.releases.iterdir():
+            if path.name.startswith(".") or path.name == CURRENT or not path.is_dir():
+                continue
+            try:
+                releases.append(Release.open(path))
+            except ReleaseError:
+                continue
+    return sorted(releases, key=lambda r: (r.created, r.version))
+
+
+def build_release(settings: Settings, *, steps: Steps | None = None, force: bool = False) -> BuildResult:
+    """Validate, build and publish a release; InvalidSources (nothing written) if invalid."""
+    steps = steps or Steps(BUILD_STEPS, quiet=True)
+    digest = digest_of(settings.root, source_files(settings))
+    if not force:
+        unchanged = _release_built_from(settings, digest)
+        if unchanged is not None:
+            steps.note(f"Release {unchanged.version} was built from these very sources; "
+                       "nothing to do (use --force to build anyway).")
+            return BuildResult(unchanged, built=False)
+    with steps.step("Reading sources") as notes:
+        sources = load_sources(settings)
+        notes.append(f"{len(sources.all_files())} files")
+    with steps.step("Validating with SHACL") as notes:
+        report = validate_sources(sources)
+        notes.append(report.summary())
+    if not report.conforms:
+        raise InvalidSources(report)
+
+    settings.releases.mkdir(parents=True, exist_ok=True)
+    with _build_lock(settings.releases):
+        _remove_leftovers(settings.releases)
+        created = datetime.now(UTC).replace(microsecond=0)
+        commit, dirty = _git_state(settings.root)
+        version = _new_version(settings.releases, created, commit, dirty)
+        staging = settings.releases / f"{STAGING_PREFIX}{version}"
+        staging.mkdir()
+        try:
+            manifest = _write_release(staging, sources, report, settings, steps,
+                                      version=version, created=created, commit=commit,
+                                      dirty=dirty, digest=digest)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)  # a killed build is cleaned next time
+            raise
+        with steps.step(f"Publishing release {version}"):
+            final = settings.releases / version
+            os.rename(staging, final)
+            _fsync_directory(settings.releases)
+        with steps.step("Switching current"):
+            switch_current(settings.releases, version)
+        return BuildResult(Release(path=final, manifest=manifest), built=True)
+
+
+def switch_current(releases: Path, version: str) -> None:
+    """Point `current` at a release directory: one atomic rename."""
+    if not (releases / version / MANIFEST).is_file():
+        raise ReleaseError(f"{releases / version}: not a complete release")
+    temporary = releases / f".current-{os.getpid()}"
+    if temporary.is_symlink() or temporary.exists():
+        temporary.unlink()
+    os.symlink(version, temporary)  # relative: the releases directory can move
+    os.replace(temporary, releases / CURRENT)
+    _fsync_directory(releases)
+
+
+def _write_release(
+    staging: Path, sources: Sources, report: ValidationReport, settings: Settings, steps: Steps,
+    *, version: str, created: datetime, commit: str | None, dirty: bool, digest: str,
+) -> dict[str, Any]:
+    parts = [(ONTOLOGY_GRAPH, sources.files["ontology"], sources.ontology),
+             (DATA_GRAPH, sources.files["data"], sources.data),
+             (SHAPES_GRAPH, sources.files["shapes"], sources.shapes)]
+    with steps.step("Loading the Oxigraph store") as notes:
+        store = OxigraphStore.create(
+            staging / STORE_DIR, [(path, str(graph)) for graph, paths, _ in parts for path in paths])
+        graphs = {}
+        for graph, _paths, parsed in parts:
+            count = store.triple_count([str(graph)])
+            if count != len(parsed):
+                raise ReleaseError(
+                    f"Oxigraph read {count} triples into {graph}, rdflib {len(parsed)}: "
+                    "the two parsers disagree on the sources; report this as a bug")
+            graphs[graph.rsplit("/", 1)[-1]] = {"iri": str(graph), "triples": count}
+        notes.append(f"{sum(g['triples'] for g in graphs.values())} triples in {len(graphs)} graphs")
+
+    with steps.step("Describing the dataset (VoID)") as notes:
+        void = void_description(store, base_iri=settings.base_iri, version=version,
+                                created=created, catalog=sources.catalog)
+        void_bytes = void.serialize(format="turtle", encoding="utf-8")
+        store.add_turtle(void_bytes, str(DESCRIPTION_GRAPH))
+        graphs["description"] = {"iri": str(DESCRIPTION_GRAPH), "triples": len(void)}
+        stats = statistics(void, settings.base_iri)
+        notes.append(f"{stats['triples']} triples, {stats['entities']} entities, "
+                     f"{stats['classes']} classes")
+
+    with steps.step("Writing dumps") as notes:
+        header = (f"# finhealthkg release {version}, {created.isoformat()}. "
+                  "Licence: CC BY 4.0 (https://creativecommons.org/licenses/by/4.0/).\n")
+
+        def dataset() -> Iterator[pyoxigraph.Triple]:
+            for graph in DATASET_GRAPHS:
+                yield from store.triples(str(graph))
+
+        with _writing(staging / "dataset.ttl") as out:
+            out.write(header.encode())
+            pyoxigraph.serialize(dataset(), out, RdfFormat.TURTLE, prefixes=PREFIXES)
+        with _writing(staging / "dataset.nt.gz") as out:
+            # mtime=0 and no file name: identical data gives identical bytes
+            with gzip.GzipFile(filename="", mode="wb", fileobj=out, mtime=0) as zipped:
+                pyoxigraph.serialize(dataset(), zipped, RdfFormat.N_TRIPLES)
+        with _writing(staging / "dataset.jsonld") as out:
+            pyoxigraph.serialize(dataset(), out, RdfFormat.JSON_LD)
+        for name, graph in (("ontology.ttl", ONTOLOGY_GRAPH), ("shapes.ttl", SHAPES_GRAPH)):
+            with _writing(staging / name) as out:
+                out.write(header.encode())
+                pyoxigraph.serialize(store.triples(str(graph)), out, RdfFormat.TURTLE,
+                                     prefixes=PREFIXES)
+        with _writing(staging / "void.ttl") as out:
+            out.write(void_bytes)
+        with _writing(staging / "validation.ttl") as out:
+            out.write(report.graph.serialize(format="turtle", encoding="utf-8"))
+        store.flush()
+        store.close()
+        notes.append("dataset.ttl, dataset.nt.gz, dataset.jsonld, ontology.ttl, shapes.ttl")
+
+    with steps.step("Writing checksums and manifest"):
+        files = {
+            name: {"bytes": (staging / name).stat().st_size, "sha256": sha256_of(staging / name),
+                   "media_type": MEDIA_TYPES[name]}
+            for name in sorted(MEDIA_TYPES) if name not in (MANIFEST, CHECKSUMS)
+        }
+        manifest = {
+            "format": FORMAT_VERSION,
+            "version": version,
+            "created": created.isoformat(),
+            "commit": commit,
+            "dirty": dirty,
+            "source_digest": digest,
+            "base_iri": settings.base_iri,
+            "statistics": stats,
+            "graphs": graphs,
+            "default_graph": [str(g) for g in DATASET_GRAPHS],
+            "validation": {"conforms": report.conforms, "violations": len(report.violations),
+                           "warnings": len(report.warnings)},
+            "sources": [sources.relative(p) for p in sources.all_files()],
+            "software": _software_versions(),
+            "files": files,
+        }
+        with _writing(staging / MANIFEST) as out:
+            out.write(json.dumps(manifest, indent=2, ensure_ascii=False).encode() + b"\n")
+        sums = {**{name: entry["sha256"] for name, entry in files.items()},
+                MANIFEST: sha256_of(staging / MANIFEST)}
+        with _writing(staging / CHECKSUMS) as out:
+            out.write("".join(f"{sums[name]}  {name}\n" for name in sorted(sums)).encode())
+        _fsync_directory(staging)
+    return manifest
+
+
+def sha256_of(path: Path) -> str:
+    sha = hashlib.sha256()
+    with path.open("rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            sha.update(block)
+    return sha.hexdigest()
+
+
+@contextmanager
+def _writing(path: Path) -> Iterator[IO[bytes]]:
+    """A binary file that is flushed to disk before the build goes on."""
+    with path.open("wb") as file:
+        yield file
+        file.flush()
+        os.fsync(file.fileno())
+
+
+def _fsync_directory(path: Path) -> None:
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+@contextmanager
+def _build_lock(releases: Path) -> Iterator[None]:
+    with (releases / LOCK_FILE).open("w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ReleaseError(
+                f"another `finhealthkg build` is writing {releases}; wait for it to finish") from None
+        yield
+
+
+def _remove_leftovers(releases: Path) -> None:
+    """Staging directories and temporary links of builds that died (we hold the lock)."""
+    for path in releases.iterdir():
+        if path.name.startswith(STAGING_PREFIX):
+            shutil.rmtree(path, ignore_errors=True)
+        elif path.name.startswith(".current-") and path.is_symlink():
+            path.unlink()
+
+
+def _release_built_from(settings: Settings, digest: str) -> Release | None:
+    try:
+        release = current_release(settings)
+    except ReleaseError:
+        return None
+    same = (release.manifest.get("source_digest") == digest
+            and release.manifest.get("base_iri") == settings.base_iri
+            and release.manifest.get("software", {}).get("finhealthkg") == __version__)
+    return release if same else None
+
+
+def _new_version(releases: Path, created: datetime, commit: str | None, dirty: bool) -> str:
+    version = created.strftime("%Y%m%dT%H%M%SZ")
+    if commit:
+        version += f"-{commit[:8]}" + ("-dirty" if dirty else "")
+    candidate, n = version, 1
+    while (releases / candidate).exists():  # two builds in one second
+        n += 1
+        candidate = f"{version}.{n}"
+    return candidate
+
+
+def _git_state(root: Path) -> tuple[str | None, bool]:
+    """The commit of the sources and whether ontology/, shapes/ or data/ differ from it."""
+    def git(*args: str) -> str | None:
+        try:
+            done = subprocess.run(["git", "-C", str(root), *args], capture_output=True,
+                                  text=True, timeout=10, check=False)
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        return done.stdout.strip() if done.returncode == 0 else None
+
+    commit = git("rev-parse", "HEAD")
+    if not commit:
+        return None, False
+    changes = git("status", "--porcelain", "--", "ontology", "shapes", "data")
+    return commit, bool(changes)
+
+
+def _software_versions() -> dict[str, str]:
+    versions = {"finhealthkg": __version__}
+    for name in ("rdflib", "pyshacl", "pyoxigraph"):
+        versions[name] = package_version(name)
+    return versions

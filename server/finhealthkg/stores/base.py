@@ -1,0 +1,49 @@
+"""The Store protocol: a read-only view of one release, queried with SPARQL 1.1.
+
+Answers are pyoxigraph's result types (solutions, a boolean, or triples), whichever store
+produced them, so one serialisation path serves every store byte for byte alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Protocol, Union
+
+import pyoxigraph
+
+# SELECT -> QuerySolutions, ASK -> QueryBoolean, CONSTRUCT/DESCRIBE -> iterable of Triple
+Answer = Union[pyoxigraph.QuerySolutions, pyoxigraph.QueryBoolean, Iterable[pyoxigraph.Triple]]
+
+
+class StoreError(Exception):
+    """The store cannot be opened or does not answer; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class QueryDataset:
+    """The RDF dataset of one query (SPARQL 1.1 Protocol default-graph-uri / named-graph-uri).
+
+    Empty tuples mean "the store's own default": the release's dataset graphs as the default
+    graph and every graph of the release as a named graph.
+    """
+
+    default_graphs: tuple[str, ...] = ()
+    named_graphs: tuple[str, ...] = ()
+
+
+class Store(Protocol):
+    """A read-only store holding one release in named graphs (see namespaces.GRAPH)."""
+
+    def query(
+        self, sparql: str, *, dataset: QueryDataset | None = None, base_iri: str | None = None
+    ) -> Answer:
+        """Evaluate a query; SyntaxError for a query the store cannot parse."""
+        ...
+
+    def triple_count(self, graphs: Iterable[str] | None = None) -> int:
+        """Number of distinct triples in the given graphs (default: the dataset graphs)."""
+        ...
+
+    def close(self) -> None:
+        ...

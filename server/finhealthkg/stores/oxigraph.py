@@ -1,0 +1,82 @@
+"""The embedded store: an Oxigraph database inside the release directory.
+
+The build creates it with `create` (bulk loading each source file into its graph); the
+server opens it with `OxigraphStore.open_read_only`, so several processes can share it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import pyoxigraph
+from pyoxigraph import NamedNode, RdfFormat
+
+from ..namespaces import DATASET_GRAPHS
+from .base import Answer, QueryDataset, StoreError
+
+
+class OxigraphStore:
+    """A Store over a pyoxigraph database."""
+
+    def __init__(self, store: pyoxigraph.Store) -> None:
+        self._store = store
+
+    @classmethod
+    def open_read_only(cls, path: Path) -> OxigraphStore:
+        if not path.is_dir():
+            raise StoreError(f"{path}: no Oxigraph store there (the release is incomplete)")
+        try:
+            return cls(pyoxigraph.Store.read_only(str(path)))
+        except OSError as error:
+            raise StoreError(f"{path}: the Oxigraph store cannot be opened: {error}") from error
+
+    @classmethod
+    def create(cls, path: Path, loads: Iterable[tuple[Path, str]]) -> OxigraphStore:
+        """A new store at `path` holding each Turtle file in the named graph paired with it."""
+        store = pyoxigraph.Store(str(path))
+        for file, graph in loads:
+            store.bulk_load(path=str(file), format=RdfFormat.TURTLE, to_graph=NamedNode(graph))
+        return cls(store)
+
+    def add_turtle(self, data: bytes, graph: str) -> None:
+        self._store.bulk_load(input=data, format=RdfFormat.TURTLE, to_graph=NamedNode(graph))
+
+    def query(
+        self, sparql: str, *, dataset: QueryDataset | None = None, base_iri: str | None = None
+    ) -> Answer:
+        dataset = dataset or QueryDataset()
+        default = dataset.default_graphs or tuple(str(g) for g in DATASET_GRAPHS)
+        options: dict = {"default_graph": [NamedNode(g) for g in default]}
+        if dataset.named_graphs:
+            options["named_graphs"] = [NamedNode(g) for g in dataset.named_graphs]
+        return self._store.query(sparql, base_iri=base_iri, **options)
+
+    def triples(self, graph: str) -> Iterator[pyoxigraph.Triple]:
+        """Every triple of one graph, grouped by subject (the store's SPOG order)."""
+        for quad in self._store.quads_for_pattern(None, None, None, NamedNode(graph)):
+            yield quad.triple
+
+    def contains(self, triple: pyoxigraph.Triple, graph: str) -> bool:
+        found = self._store.quads_for_pattern(
+            triple.subject, triple.predicate, triple.object, NamedNode(graph))
+        return next(iter(found), None) is not None
+
+    def graph_names(self) -> list[str]:
+        return sorted(g.value for g in self._store.named_graphs() if isinstance(g, NamedNode))
+
+    def triple_count(self, graphs: Iterable[str] | None = None) -> int:
+        names = list(graphs) if graphs is not None else [str(g) for g in DATASET_GRAPHS]
+        total = 0
+        for name in names:
+            answer = self._store.query(
+                "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }", default_graph=NamedNode(name))
+            total += int(next(iter(answer))["n"].value)
+        return total
+
+    def flush(self) -> None:
+        self._store.flush()
+
+    def close(self) -> None:
+        # pyoxigraph has no close(): dropping the last reference releases the database.
+        self._store = None  # type: ignore[assignment]

@@ -1,0 +1,196 @@
+"""SHACL validation of the sources and a report a person can act on.
+
+Two checks run: the shapes themselves against the SHACL-for-SHACL shapes that pyshacl
+ships, then ontology + data against the shapes. Each finding names the focus node, the
+path, the value, the message, the shape and the file(s) the focus node is written in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyshacl
+from rdflib import BNode, Graph, Literal, URIRef
+from rdflib.namespace import RDF, SH
+from rdflib.term import Node
+
+from .namespaces import PREFIXES
+from .sources import Sources
+
+SHACL_SHACL = Path(pyshacl.__file__).parent / "assets" / "shacl-shacl.ttl"
+SEVERITY_ORDER = {"Violation": 0, "Warning": 1, "Info": 2}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One SHACL result, with the file(s) to edit."""
+
+    severity: str  # Violation, Warning or Info
+    checked: str  # "data" (ontology + data against the shapes) or "shapes" (against SHACL-SHACL)
+    focus: str
+    path: str | None
+    value: str | None
+    message: str
+    shape: str | None
+    files: tuple[str, ...]
+
+
+@dataclass
+class ValidationReport:
+    findings: list[Finding]
+    graph: Graph  # the SHACL validation report graph (sh:ValidationReport)
+    triples: int  # triples validated (ontology + data)
+    file_count: int
+
+    @property
+    def violations(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == "Violation"]
+
+    @property
+    def warnings(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity != "Violation"]
+
+    @property
+    def conforms(self) -> bool:
+        return not self.violations
+
+    def summary(self) -> str:
+        verdict = "conforms" if self.conforms else "does NOT conform"
+        return (
+            f"The graph {verdict}: {len(self.violations)} violation(s), "
+            f"{len(self.warnings)} warning(s) in {self.triples} triples from {self.file_count} files."
+        )
+
+    def text(self) -> str:
+        """The report as plain text, grouped by file, most severe first."""
+        lines = [self.summary()]
+        by_file: dict[str, list[Finding]] = {}
+        for finding in self.findings:
+            by_file.setdefault(", ".join(finding.files) or "(no file)", []).append(finding)
+        for file_name in sorted(by_file):
+            lines.append("")
+            lines.append(file_name)
+            for finding in by_file[file_name]:
+                lines.append(f"  {finding.severity}: {finding.focus}")
+                if finding.path:
+                    lines.append(f"    path:    {finding.path}")
+                if finding.value:
+                    lines.append(f"    value:   {finding.value}")
+                lines.append(f"    message: {finding.message}")
+                if finding.shape:
+                    lines.append(f"    shape:   {finding.shape}")
+        return "\n".join(lines)
+
+
+def validate_sources(sources: Sources) -> ValidationReport:
+    """Validate the shapes against SHACL-SHACL, then ontology + data against the shapes."""
+    shapes_report = _run(sources.shapes, Graph().parse(SHACL_SHACL), advanced=False)
+    knowledge = sources.knowledge_graph()
+    data_report = _run(knowledge, sources.shapes, advanced=True)
+    findings = (_findings(shapes_report, "shapes", sources) + _findings(data_report, "data", sources)
+                + _written_twice(sources))
+    findings.sort(key=lambda f: (SEVERITY_ORDER.get(f.severity, 9), f.files, f.focus, f.message))
+    return ValidationReport(
+        findings=findings,
+        graph=_merge_reports(data_report, shapes_report, conforms=not any(
+            f.severity == "Violation" for f in findings)),
+        triples=len(knowledge),
+        file_count=len(sources.all_files()),
+    )
+
+
+def _written_twice(sources: Sources) -> list[Finding]:
+    """A triple both in ontology/ and in data/ would be counted twice by the store's union."""
+    findings = []
+    for subject, predicate, obj in sources.ontology * sources.data:
+        files = tuple(sources.relative(p) for p in sources.files_of(subject))
+        findings.append(Finding(
+            severity="Violation", checked="data", focus=str(subject), path=predicate.n3(),
+            value=obj.n3(), message="This triple is written both in ontology/ and in data/; "
+            "write it once, in the part it belongs to.", shape=None, files=files))
+    return findings
+
+
+def _run(data: Graph, shapes: Graph, *, advanced: bool) -> Graph:
+    # pyshacl adds triples to the shapes graph it is given (seen: owl:Class rdfs:subClassOf
+    # rdfs:Class); it gets a copy so that the sources stay exactly as written.
+    shapes_copy = Graph()
+    shapes_copy += shapes
+    _conforms, report, _text = pyshacl.validate(
+        data,
+        shacl_graph=shapes_copy,
+        advanced=advanced,  # SPARQL-based targets (SHACL Advanced Features)
+        inference="none",
+        allow_warnings=True,
+        allow_infos=True,
+    )
+    return report
+
+
+def _findings(report: Graph, checked: str, sources: Sources) -> list[Finding]:
+    namespaces = Graph()
+    for prefix, namespace in PREFIXES.items():
+        namespaces.bind(prefix, namespace)
+    manager = namespaces.namespace_manager
+
+    def show(node: Node | None) -> str | None:
+        if node is None:
+            return None
+        if isinstance(node, BNode):
+            return _describe_path(report, node, manager) or "(blank node)"
+        return node.n3(manager)
+
+    findings = []
+    for result in report.subjects(RDF.type, SH.ValidationResult):
+        focus = report.value(result, SH.focusNode)
+        severity = report.value(result, SH.resultSeverity)
+        messages = sorted(str(m) for m in report.objects(result, SH.resultMessage))
+        files = tuple(sources.relative(p) for p in sources.files_of(focus))
+        findings.append(Finding(
+            severity=str(severity).rsplit("#", 1)[-1] if severity else "Violation",
+            checked=checked,
+            focus=str(focus) if isinstance(focus, URIRef) else (show(focus) or "?"),
+            path=show(report.value(result, SH.resultPath)),
+            value=show(report.value(result, SH.value)),
+            message=" / ".join(messages) or "(no message)",
+            shape=_shape_name(report.value(result, SH.sourceShape), manager),
+            files=files,
+        ))
+    return findings
+
+
+def _describe_path(report: Graph, node: BNode, manager) -> str | None:
+    """sh:alternativePath ( a b ) as 'a | b'; other complex paths as their first step."""
+    alternatives = report.value(node, SH.alternativePath)
+    if alternatives is not None:
+        steps = list(report.items(alternatives))
+        return " | ".join(step.n3(manager) for step in steps)
+    return None
+
+
+def _shape_name(shape: Node | None, manager) -> str | None:
+    if shape is None:
+        return None
+    if isinstance(shape, BNode):
+        return "(a property shape)"
+    return shape.n3(manager)
+
+
+def _merge_reports(data_report: Graph, shapes_report: Graph, *, conforms: bool) -> Graph:
+    """One sh:ValidationReport holding the results of both checks."""
+    merged = Graph()
+    for prefix, namespace in PREFIXES.items():
+        merged.bind(prefix, namespace)
+    report_node = BNode()
+    merged.add((report_node, RDF.type, SH.ValidationReport))
+    merged.add((report_node, SH.conforms, Literal(conforms)))
+    for graph in (data_report, shapes_report):
+        old_reports = set(graph.subjects(RDF.type, SH.ValidationReport))
+        for s, p, o in graph:
+            if s in old_reports:
+                if p == SH.result:
+                    merged.add((report_node, SH.result, o))
+                continue
+            merged.add((s, p, o))
+    return merged
