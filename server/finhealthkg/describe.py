@@ -44,10 +44,10 @@ def void_description(
     for feature in ("Turtle", "N-Triples", "JSON-LD"):
         graph.add((dataset, VOID.feature, URIRef(FORMATS + feature)))
 
-    counts = _one_row(store, f"""
+    counts = _one_row(store, """
         SELECT (COUNT(*) AS ?triples) (COUNT(DISTINCT ?s) AS ?distinctSubjects)
                (COUNT(DISTINCT ?o) AS ?distinctObjects) (COUNT(DISTINCT ?p) AS ?properties)
-        WHERE {{ ?s ?p ?o }}""")
+        WHERE { ?s ?p ?o }""")
     for name, value in counts.items():
         graph.add((dataset, VOID[name], Literal(value, datatype=XSD.integer)))
     entities = _one_row(store, f"""

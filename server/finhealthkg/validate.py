@@ -11,12 +11,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pyshacl
+import pyshacl.errors
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import RDF, SH
 from rdflib.term import Node
 
 from .namespaces import PREFIXES
-from .sources import Sources
+from .sources import SourceError, Sources
 
 SHACL_SHACL = Path(pyshacl.__file__).parent / "assets" / "shacl-shacl.ttl"
 SEVERITY_ORDER = {"Violation": 0, "Warning": 1, "Info": 2}
@@ -86,10 +87,16 @@ class ValidationReport:
 def validate_sources(sources: Sources) -> ValidationReport:
     """Validate the shapes against SHACL-SHACL, then ontology + data against the shapes."""
     shapes_report = _run(sources.shapes, Graph().parse(SHACL_SHACL), advanced=False)
+    findings = _findings(shapes_report, "shapes", sources)
     knowledge = sources.knowledge_graph()
-    data_report = _run(knowledge, sources.shapes, advanced=True)
-    findings = (_findings(shapes_report, "shapes", sources) + _findings(data_report, "data", sources)
-                + _written_twice(sources))
+    data_report = Graph()
+    # Ill-formed shapes cannot check anything; report them alone rather than fail inside pyshacl.
+    if not any(f.severity == "Violation" for f in findings):
+        try:
+            data_report = _run(knowledge, sources.shapes, advanced=True)
+        except (pyshacl.errors.ShapeLoadError, pyshacl.errors.ConstraintLoadError) as error:
+            raise SourceError(f"the shapes in shapes/ cannot be used: {str(error).splitlines()[0]}") from error
+        findings += _findings(data_report, "data", sources) + _written_twice(sources)
     findings.sort(key=lambda f: (SEVERITY_ORDER.get(f.severity, 9), f.files, f.focus, f.message))
     return ValidationReport(
         findings=findings,
@@ -147,10 +154,16 @@ def _findings(report: Graph, checked: str, sources: Sources) -> list[Finding]:
         severity = report.value(result, SH.resultSeverity)
         messages = sorted(str(m) for m in report.objects(result, SH.resultMessage))
         files = tuple(sources.relative(p) for p in sources.files_of(focus))
+        if isinstance(focus, URIRef):
+            focus_text = str(focus)
+        elif isinstance(focus, BNode):
+            focus_text = _describe_blank(sources.shapes, focus, manager)
+        else:
+            focus_text = show(focus) or "?"
         findings.append(Finding(
             severity=str(severity).rsplit("#", 1)[-1] if severity else "Violation",
             checked=checked,
-            focus=str(focus) if isinstance(focus, URIRef) else (show(focus) or "?"),
+            focus=focus_text,
             path=show(report.value(result, SH.resultPath)),
             value=show(report.value(result, SH.value)),
             message=" / ".join(messages) or "(no message)",
@@ -158,6 +171,16 @@ def _findings(report: Graph, checked: str, sources: Sources) -> list[Finding]:
             files=files,
         ))
     return findings
+
+
+def _describe_blank(shapes: Graph, node: BNode, manager) -> str:
+    """A blank node of the shapes as 'property shape (sh:path x) of fhkgsh:Named'."""
+    path = shapes.value(node, SH.path)
+    what = f"property shape (sh:path {path.n3(manager)})" if isinstance(path, URIRef) else "blank node"
+    for parent, predicate in shapes.subject_predicates(node):
+        if predicate in (SH.property, SH.sparql) and isinstance(parent, URIRef):
+            return f"{what} of {parent.n3(manager)}"
+    return what
 
 
 def _describe_path(report: Graph, node: BNode, manager) -> str | None:

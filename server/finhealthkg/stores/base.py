@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Protocol, Union
+from typing import Protocol
 
 import pyoxigraph
 
 # SELECT -> QuerySolutions, ASK -> QueryBoolean, CONSTRUCT/DESCRIBE -> iterable of Triple
-Answer = Union[pyoxigraph.QuerySolutions, pyoxigraph.QueryBoolean, Iterable[pyoxigraph.Triple]]
+Answer = pyoxigraph.QuerySolutions | pyoxigraph.QueryBoolean | Iterable[pyoxigraph.Triple]
 
 
 class StoreError(Exception):

@@ -1,0 +1,97 @@
+"""`finhealthkg validate` as a user runs it: exit status and a report that names the fix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rdflib import Graph, Literal
+from rdflib.namespace import RDF, SH
+
+from conftest import cli
+
+
+def break_file(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def test_valid_sources_exit_zero(project):
+    done = cli("validate", "--root", str(project.root))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "conforms" in done.stdout and "0 violation" in done.stdout
+
+
+def test_missing_finnish_label_names_focus_node_path_and_file(project):
+    biobanks = project.root / "data" / "biobanks.ttl"
+    break_file(biobanks, '"Auria Biopankki"@fi , "Auria Biopankki"@sv ;\n    skos:prefLabel',
+               '"Auria Biopankki"@sv ;\n    skos:prefLabel')
+    done = cli("validate", "--root", str(project.root))
+    assert done.returncode == 1
+    out = done.stdout
+    assert "does NOT conform" in out
+    assert "data/biobanks.ttl" in out
+    assert "https://w3id.org/finhealthkg/id/organization/auria-biobank" in out
+    assert "rdfs:label" in out
+    assert "Finnish (@fi)" in out  # the shape's own message
+
+
+def test_dangling_link_is_reported_where_it_is_written(project):
+    break_file(project.root / "data" / "cancer-centres.ttl",
+               "fhkg:hostedBy organization:turku-university-hospital",
+               "fhkg:hostedBy organization:turku-univ-hospital")
+    done = cli("validate", "--root", str(project.root))
+    assert done.returncode == 1
+    assert "organization/turku-univ-hospital" in done.stdout
+    assert "data/cancer-centres.ttl" in done.stdout
+    assert "rdf:type" in done.stdout
+
+
+def test_wrong_value_reports_the_value(project):
+    break_file(project.root / "data" / "national-centres.ttl",
+               'schema:foundingDate "2019"^^xsd:gYear', 'schema:foundingDate "in 2019"')
+    done = cli("validate", "--root", str(project.root))
+    assert done.returncode == 1
+    assert '"in 2019"' in done.stdout
+    assert "schema:foundingDate" in done.stdout
+    assert "national-cancer-centre" in done.stdout
+
+
+def test_broken_shape_is_caught_by_shacl_shacl(project):
+    break_file(project.root / "shapes" / "values.ttl",
+               "sh:minCount 1 ; sh:maxCount 1 ; sh:datatype xsd:string ; sh:minLength 3",
+               'sh:minCount "one" ; sh:maxCount 1 ; sh:datatype xsd:string ; sh:minLength 3')
+    done = cli("validate", "--root", str(project.root))
+    assert done.returncode == 1
+    assert "shapes/values.ttl" in done.stdout
+    assert "sh:minCount" in done.stdout
+
+
+def test_turtle_format_is_the_shacl_report_graph(project):
+    break_file(project.root / "data" / "biobanks.ttl",
+               'fhkg:registrationDate "2014-03-10"^^xsd:date ;\n    fhkg:sampleCount',
+               'fhkg:registrationDate "10.3.2014" ;\n    fhkg:sampleCount')
+    done = cli("validate", "--root", str(project.root), "--format", "turtle")
+    assert done.returncode == 1
+    report = Graph().parse(data=done.stdout, format="turtle")
+    node = next(report.subjects(RDF.type, SH.ValidationReport))
+    assert report.value(node, SH.conforms) == Literal(False)
+    values = {str(v) for v in report.objects(None, SH.value)}
+    assert "10.3.2014" in values
+
+
+def test_syntax_error_names_file_and_line(project):
+    path = project.root / "data" / "places.ttl"
+    path.write_text(path.read_text(encoding="utf-8") + "\nplace:nowhere a schema:City \n",
+                    encoding="utf-8")
+    done = cli("validate", "--root", str(project.root))
+    assert done.returncode == 2
+    assert "data/places.ttl" in done.stderr
+    assert "not valid Turtle" in done.stderr
+    assert "line" in done.stderr
+
+
+def test_missing_directory_is_a_clear_error(tmp_path):
+    done = cli("validate", "--root", str(tmp_path))
+    assert done.returncode == 2
+    assert "ontology directory is missing" in done.stderr
