@@ -33,8 +33,8 @@ def targeted_shapes(shapes: Graph) -> set[str]:
     """Node shapes with a target of their own: each must have fixtures."""
     found = set()
     for shape in shapes.subjects(RDF.type, SH.NodeShape):
-        if any(shapes.triples((shape, p, None)) for p in
-               (SH.targetClass, SH.target, SH.targetNode, SH.targetSubjectsOf, SH.targetObjectsOf)):
+        targets = (SH.targetClass, SH.target, SH.targetNode, SH.targetSubjectsOf, SH.targetObjectsOf)
+        if any(shapes.value(shape, predicate) is not None for predicate in targets):
             found.add(str(shape).removeprefix(str(SHAPES)))
     return found
 
