@@ -33,8 +33,8 @@ def parse_dump(release: Release, name: str) -> Graph:
 
 def test_release_has_every_file(release):
     names = {p.name for p in release.path.iterdir()}
-    assert {*DUMPS, "ontology.ttl", "shapes.ttl", "void.ttl", "validation.ttl", MANIFEST,
-            CHECKSUMS, "store"} <= names
+    assert {*DUMPS, "dataset.ttl.gz", "dataset.jsonld.gz", "ontology.ttl", "shapes.ttl", "void.ttl",
+            "catalog.ttl", "validation.ttl", MANIFEST, CHECKSUMS, "store"} <= names
     assert release.path.parent.joinpath("current").resolve() == release.path
 
 
@@ -52,7 +52,7 @@ def test_checksums_match_with_sha256sum(release):
                           capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
     listed = {line.split("  ", 1)[1] for line in (release.path / CHECKSUMS).read_text().splitlines()}
-    assert listed == {*release.manifest["files"], MANIFEST}
+    assert listed == {*release.checked_files(), MANIFEST}
     release.verify()
 
 
@@ -114,7 +114,7 @@ def test_build_prints_progress_for_each_step(project):
     done = cli("build", "--root", str(project.root), "--releases", str(project.releases))
     assert done.returncode == 0, done.stderr
     for step in ("[1/8] Reading sources", "[2/8] Validating with SHACL", "[3/8] Loading the Oxigraph store",
-                 "[5/8] Writing dumps", "[8/8] Switching current"):
+                 "[5/8] Writing dumps and the catalogue", "[8/8] Switching current"):
         assert step in done.stderr
     assert "is current" in done.stderr
 

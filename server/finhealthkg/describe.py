@@ -8,16 +8,13 @@ from datetime import datetime
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, RDF, XSD
 
+from .catalog import dataset_iri
 from .namespaces import DCAT, PREFIXES, VOID
 from .stores.oxigraph import OxigraphStore
 
 FORMATS = "http://www.w3.org/ns/formats/"
 # The dumps every release carries, in the order a harvester should prefer them.
 DUMPS = ("dataset.ttl", "dataset.nt.gz", "dataset.jsonld")
-
-
-def dataset_iri(base_iri: str) -> URIRef:
-    return URIRef(base_iri + "dataset")
 
 
 def void_description(

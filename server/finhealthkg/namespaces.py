@@ -25,7 +25,8 @@ ONTOLOGY_IRI = str(FHKG)  # the ontology IRI is the vocabulary namespace itself
 ONTOLOGY_GRAPH = GRAPH["ontology"]
 DATA_GRAPH = GRAPH["data"]
 SHAPES_GRAPH = GRAPH["shapes"]
-DESCRIPTION_GRAPH = GRAPH["description"]  # VoID and DCAT of the release
+VOID_GRAPH = GRAPH["void"]  # VoID statistics of the release
+CATALOG_GRAPH = GRAPH["catalog"]  # DCAT catalogue: the dataset, its distributions, the endpoint
 DATASET_GRAPHS = (ONTOLOGY_GRAPH, DATA_GRAPH)
 
 # One prefix per kind of thing, so Turtle reads `organization:auria-biobank`.
@@ -55,4 +56,6 @@ PREFIXES: dict[str, str] = {
     "dcat": str(DCAT),
     "sd": str(SD),
     "wd": str(WD),
+    "spdx": "http://spdx.org/rdf/terms#",
+    "vcard": "http://www.w3.org/2006/vcard/ns#",
 }

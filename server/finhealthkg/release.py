@@ -5,7 +5,8 @@ A release is a directory `<releases>/<version>/` that is never changed once writ
     release.json    manifest: version, dates, commit, counts, graphs, files and checksums
     SHA256SUMS      `sha256sum -c` compatible checksums of every file (release.json too)
     dataset.ttl  dataset.nt.gz  dataset.jsonld    the knowledge graph (ontology + data)
-    ontology.ttl  shapes.ttl  void.ttl  validation.ttl
+    dataset.ttl.gz  dataset.jsonld.gz              the same, gzip-compressed for HTTP
+    ontology.ttl  shapes.ttl  void.ttl  catalog.ttl  validation.ttl
     store/          Oxigraph database holding each part in its named graph (namespaces.GRAPH)
 
 Crash safety: everything is written into a hidden staging directory beside the releases,
@@ -37,14 +38,16 @@ from pyoxigraph import RdfFormat
 
 from . import __version__
 from .config import Settings
+from .catalog import catalog_description
 from .describe import statistics, void_description
 from .namespaces import (
+    CATALOG_GRAPH,
     DATA_GRAPH,
     DATASET_GRAPHS,
-    DESCRIPTION_GRAPH,
     ONTOLOGY_GRAPH,
     PREFIXES,
     SHAPES_GRAPH,
+    VOID_GRAPH,
 )
 from .progress import Steps
 from .sources import Sources, digest_of, load_sources, source_files
@@ -66,10 +69,13 @@ MEDIA_TYPES = {
     "ontology.ttl": "text/turtle",
     "shapes.ttl": "text/turtle",
     "void.ttl": "text/turtle",
+    "catalog.ttl": "text/turtle",
     "validation.ttl": "text/turtle",
     MANIFEST: "application/json",
     CHECKSUMS: "text/plain",
 }
+# Compressed twins of the larger dumps, served with Content-Encoding: gzip when asked.
+GZIP_TWINS = ("dataset.ttl", "dataset.jsonld")
 BUILD_STEPS = 8
 
 
@@ -127,16 +133,25 @@ class Release:
             raise ReleaseError(
                 f"{path}: release layout {manifest.get('format')!r}, this finhealthkg reads "
                 f"{FORMAT_VERSION}; rebuild it with `finhealthkg build --force`")
-        for name in manifest.get("files", {}):
+        release = cls(path=path, manifest=manifest)
+        for name in release.checked_files():
             if not (path / name).is_file():
                 raise ReleaseError(f"{path}: release file {name} is missing")
         if not (path / STORE_DIR).is_dir():
             raise ReleaseError(f"{path}: the release's store/ directory is missing")
-        return cls(path=path, manifest=manifest)
+        return release
+
+    def checked_files(self) -> dict[str, dict[str, Any]]:
+        """Every file of the release with its size, checksum and media type, twins included."""
+        files = dict(self.manifest.get("files", {}))
+        for name, twins in self.manifest.get("encodings", {}).items():
+            for encoding, entry in twins.items():
+                files[f"{name}.{'gz' if encoding == 'gzip' else encoding}"] = entry
+        return files
 
     def verify(self) -> None:
         """Check every file against the checksums of the manifest; ReleaseError on a mismatch."""
-        for name, entry in self.manifest["files"].items():
+        for name, entry in self.checked_files().items():
             actual = sha256_of(self.path / name)
             if actual != entry["sha256"]:
                 raise ReleaseError(f"{self.path / name}: checksum mismatch (the file is damaged)")
@@ -252,13 +267,13 @@ def _write_release(
         void = void_description(store, base_iri=settings.base_iri, version=version,
                                 created=created, catalog=sources.catalog)
         void_bytes = void.serialize(format="turtle", encoding="utf-8")
-        store.add_turtle(void_bytes, str(DESCRIPTION_GRAPH))
-        graphs["description"] = {"iri": str(DESCRIPTION_GRAPH), "triples": len(void)}
+        store.add_turtle(void_bytes, str(VOID_GRAPH))
+        graphs["void"] = {"iri": str(VOID_GRAPH), "triples": len(void)}
         stats = statistics(void, settings.base_iri)
         notes.append(f"{stats['triples']} triples, {stats['entities']} entities, "
                      f"{stats['classes']} classes")
 
-    with steps.step("Writing dumps") as notes:
+    with steps.step("Writing dumps and the catalogue") as notes:
         header = (f"# finhealthkg release {version}, {created.isoformat()}. "
                   "Licence: CC BY 4.0 (https://creativecommons.org/licenses/by/4.0/).\n")
 
@@ -269,10 +284,8 @@ def _write_release(
         with _writing(staging / "dataset.ttl") as out:
             out.write(header.encode())
             pyoxigraph.serialize(dataset(), out, RdfFormat.TURTLE, prefixes=PREFIXES)
-        with _writing(staging / "dataset.nt.gz") as out:
-            # mtime=0 and no file name: identical data gives identical bytes
-            with gzip.GzipFile(filename="", mode="wb", fileobj=out, mtime=0) as zipped:
-                pyoxigraph.serialize(dataset(), zipped, RdfFormat.N_TRIPLES)
+        with _writing(staging / "dataset.nt.gz") as out, _gzip(out) as zipped:
+            pyoxigraph.serialize(dataset(), zipped, RdfFormat.N_TRIPLES)
         with _writing(staging / "dataset.jsonld") as out:
             pyoxigraph.serialize(dataset(), out, RdfFormat.JSON_LD)
         for name, graph in (("ontology.ttl", ONTOLOGY_GRAPH), ("shapes.ttl", SHAPES_GRAPH)):
@@ -280,20 +293,32 @@ def _write_release(
                 out.write(header.encode())
                 pyoxigraph.serialize(store.triples(str(graph)), out, RdfFormat.TURTLE,
                                      prefixes=PREFIXES)
+        for name in GZIP_TWINS:
+            with (staging / name).open("rb") as plain, _writing(staging / f"{name}.gz") as out, \
+                    _gzip(out) as zipped:
+                shutil.copyfileobj(plain, zipped)
         with _writing(staging / "void.ttl") as out:
             out.write(void_bytes)
         with _writing(staging / "validation.ttl") as out:
             out.write(report.graph.serialize(format="turtle", encoding="utf-8"))
+        files = {name: _file_entry(staging / name, media_type)
+                 for name, media_type in sorted(MEDIA_TYPES.items())
+                 if name not in (MANIFEST, CHECKSUMS, "catalog.ttl")}
+        catalog = catalog_description(sources.catalog, sources.data, base_iri=settings.base_iri,
+                                      version=version, created=created, files=files)
+        catalog_bytes = catalog.serialize(format="turtle", encoding="utf-8")
+        with _writing(staging / "catalog.ttl") as out:
+            out.write(catalog_bytes)
+        files["catalog.ttl"] = _file_entry(staging / "catalog.ttl", MEDIA_TYPES["catalog.ttl"])
+        store.add_turtle(catalog_bytes, str(CATALOG_GRAPH))
+        graphs["catalog"] = {"iri": str(CATALOG_GRAPH), "triples": len(catalog)}
         store.flush()
         store.close()
-        notes.append("dataset.ttl, dataset.nt.gz, dataset.jsonld, ontology.ttl, shapes.ttl")
+        notes.append(", ".join(sorted(files)))
 
     with steps.step("Writing checksums and manifest"):
-        files = {
-            name: {"bytes": (staging / name).stat().st_size, "sha256": sha256_of(staging / name),
-                   "media_type": MEDIA_TYPES[name]}
-            for name in sorted(MEDIA_TYPES) if name not in (MANIFEST, CHECKSUMS)
-        }
+        encodings = {name: {"gzip": _file_entry(staging / f"{name}.gz", MEDIA_TYPES[name])}
+                     for name in GZIP_TWINS}
         manifest = {
             "format": FORMAT_VERSION,
             "version": version,
@@ -310,15 +335,28 @@ def _write_release(
             "sources": [sources.relative(p) for p in sources.all_files()],
             "software": _software_versions(),
             "files": files,
+            "encodings": encodings,
         }
         with _writing(staging / MANIFEST) as out:
             out.write(json.dumps(manifest, indent=2, ensure_ascii=False).encode() + b"\n")
         sums = {**{name: entry["sha256"] for name, entry in files.items()},
+                **{f"{name}.gz": twin["gzip"]["sha256"] for name, twin in encodings.items()},
                 MANIFEST: sha256_of(staging / MANIFEST)}
         with _writing(staging / CHECKSUMS) as out:
             out.write("".join(f"{sums[name]}  {name}\n" for name in sorted(sums)).encode())
         _fsync_directory(staging)
     return manifest
+
+
+def _file_entry(path: Path, media_type: str) -> dict[str, Any]:
+    return {"bytes": path.stat().st_size, "sha256": sha256_of(path), "media_type": media_type}
+
+
+@contextmanager
+def _gzip(out: IO[bytes]) -> Iterator[IO[bytes]]:
+    # mtime=0 and no file name: identical data gives identical bytes
+    with gzip.GzipFile(filename="", mode="wb", fileobj=out, mtime=0) as zipped:
+        yield zipped  # type: ignore[misc]
 
 
 def sha256_of(path: Path) -> str:

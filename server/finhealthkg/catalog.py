@@ -1,0 +1,108 @@
+"""The DCAT catalogue of a release: the hand-written text of data/catalog.ttl joined with
+what the build knows (version, dates, one distribution per download with its size and
+checksum, the SPARQL endpoint as a data service). Written at build time, never per request."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from rdflib import Graph, Literal, Namespace, URIRef
+from rdflib.namespace import DCTERMS, FOAF, RDF, RDFS, XSD
+
+from .namespaces import DCAT, PREFIXES, VOID
+
+SPDX = Namespace("http://spdx.org/rdf/terms#")
+IANA = "http://www.iana.org/assignments/media-types/"
+FILE_TYPE = "http://publications.europa.eu/resource/authority/file-type/"
+ACCESS_PUBLIC = URIRef("http://publications.europa.eu/resource/authority/access-right/PUBLIC")
+SPARQL_PROTOCOL = URIRef("https://www.w3.org/TR/sparql11-protocol/")
+
+# download file -> (distribution slug, title, media type, EU file type, compression)
+DISTRIBUTIONS = {
+    "dataset.ttl": ("turtle", "Turtle", "text/turtle", "RDF_TURTLE", None),
+    "dataset.nt.gz": ("n-triples", "N-Triples, gzip-compressed", "application/n-triples",
+                      "RDF_N_TRIPLES", "application/gzip"),
+    "dataset.jsonld": ("json-ld", "JSON-LD", "application/ld+json", "JSON_LD", None),
+}
+
+
+def catalog_iri(base_iri: str) -> URIRef:
+    return URIRef(base_iri + "catalog")
+
+
+def dataset_iri(base_iri: str) -> URIRef:
+    return URIRef(base_iri + "dataset")
+
+
+def service_iri(base_iri: str) -> URIRef:
+    return URIRef(base_iri + "service/sparql")
+
+
+def catalog_description(
+    handwritten: Graph, publisher: Graph, *, base_iri: str, version: str, created: datetime,
+    files: dict[str, dict[str, Any]],
+) -> Graph:
+    """DCAT 3 catalogue of one release. `publisher` holds the triples of the publishing agent."""
+    graph = Graph()
+    for prefix, namespace in PREFIXES.items():
+        graph.bind(prefix, namespace)
+    graph += handwritten
+    catalog, dataset, service = catalog_iri(base_iri), dataset_iri(base_iri), service_iri(base_iri)
+    when = Literal(created.isoformat(), datatype=XSD.dateTime)
+    licence = handwritten.value(dataset, DCTERMS.license)
+
+    for agent in set(handwritten.objects(None, DCTERMS.publisher)):
+        graph += publisher.triples((agent, None, None))
+        graph.add((agent, RDF.type, FOAF.Agent))
+    if licence is not None:
+        graph.add((licence, RDF.type, DCTERMS.LicenseDocument))
+
+    graph.add((catalog, DCTERMS.modified, when))
+    graph.add((catalog, DCAT.service, service))
+    graph.add((dataset, DCAT.version, Literal(version)))
+    graph.add((dataset, DCTERMS.modified, when))
+    graph.add((dataset, DCTERMS.identifier, Literal(str(dataset))))
+    graph.add((dataset, DCTERMS.conformsTo, URIRef(base_iri + "def/")))
+    graph.add((dataset, RDFS.seeAlso, URIRef(base_iri + ".well-known/void")))
+    graph.add((dataset, VOID.sparqlEndpoint, URIRef(base_iri + "sparql")))
+
+    for name, (slug, title, media_type, file_type, compression) in DISTRIBUTIONS.items():
+        entry = files[name]
+        distribution = URIRef(f"{dataset}/distribution/{slug}")
+        checksum = URIRef(f"{distribution}/checksum")
+        graph.add((dataset, DCAT.distribution, distribution))
+        graph.add((distribution, RDF.type, DCAT.Distribution))
+        for lang, text in (("en", f"The knowledge graph as {title}"),
+                           ("fi", f"Tietoverkko muodossa {title}")):
+            graph.add((distribution, DCTERMS.title, Literal(text, lang=lang)))
+        graph.add((distribution, DCAT.accessURL, URIRef(base_iri + "downloads/")))
+        graph.add((distribution, DCAT.downloadURL, URIRef(f"{base_iri}downloads/{name}")))
+        graph.add((distribution, DCAT.mediaType, URIRef(IANA + media_type)))
+        graph.add((distribution, DCTERMS["format"], URIRef(FILE_TYPE + file_type)))
+        if compression:
+            graph.add((distribution, DCAT.compressFormat, URIRef(IANA + compression)))
+        graph.add((distribution, DCAT.byteSize,
+                   Literal(entry["bytes"], datatype=XSD.nonNegativeInteger)))
+        graph.add((distribution, DCTERMS.modified, when))
+        if licence is not None:
+            graph.add((distribution, DCTERMS.license, licence))
+        graph.add((distribution, SPDX.checksum, checksum))
+        graph.add((checksum, RDF.type, SPDX.Checksum))
+        graph.add((checksum, SPDX.algorithm, SPDX.checksumAlgorithm_sha256))
+        graph.add((checksum, SPDX.checksumValue, Literal(entry["sha256"], datatype=XSD.hexBinary)))
+
+    graph.add((service, RDF.type, DCAT.DataService))
+    for lang, text in (("en", "SPARQL 1.1 endpoint of the finhealthkg knowledge graph"),
+                       ("fi", "finhealthkg-tietoverkon SPARQL 1.1 -rajapinta")):
+        graph.add((service, DCTERMS.title, Literal(text, lang=lang)))
+    graph.add((service, DCAT.endpointURL, URIRef(base_iri + "sparql")))
+    graph.add((service, DCAT.endpointDescription, URIRef(base_iri + "sparql")))
+    graph.add((service, DCAT.servesDataset, dataset))
+    graph.add((service, DCTERMS.conformsTo, SPARQL_PROTOCOL))
+    graph.add((service, DCTERMS.accessRights, ACCESS_PUBLIC))
+    if licence is not None:
+        graph.add((service, DCTERMS.license, licence))
+    for publisher_agent in handwritten.objects(dataset, DCTERMS.publisher):
+        graph.add((service, DCTERMS.publisher, publisher_agent))
+    return graph

@@ -1,0 +1,89 @@
+"""Formats the publisher speaks and the choice among them: an explicit `format` parameter or
+file suffix first, then the Accept header (q-values and wildcards parsed by Werkzeug)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pyoxigraph
+from flask import request
+from werkzeug.datastructures import MIMEAccept
+
+from .errors import NotAcceptable
+
+
+@dataclass(frozen=True)
+class Format:
+    name: str  # what `?format=` and the CLI call it
+    media_type: str
+    suffix: str | None = None  # file suffix of /doc/...{.suffix}
+    rdf: pyoxigraph.RdfFormat | None = None
+    results: pyoxigraph.QueryResultsFormat | None = None
+    aliases: tuple[str, ...] = ()  # other media types that mean the same
+    label: str = ""
+
+    @property
+    def content_type(self) -> str:
+        # A charset only for text/*: SPARQL JSON/XML results go without one (protocol
+        # validators compare them exactly) and JSON-LD and N-Triples are UTF-8 by definition.
+        return f"{self.media_type}; charset=utf-8" if self.media_type.startswith("text/") else self.media_type
+
+    def names(self) -> tuple[str, ...]:
+        return (self.name, self.media_type, *self.aliases, *((self.suffix,) if self.suffix else ()))
+
+
+TURTLE = Format("turtle", "text/turtle", "ttl", rdf=pyoxigraph.RdfFormat.TURTLE,
+                aliases=("application/x-turtle",), label="Turtle")
+JSONLD = Format("jsonld", "application/ld+json", "jsonld", rdf=pyoxigraph.RdfFormat.JSON_LD,
+                aliases=("json-ld",), label="JSON-LD")
+NTRIPLES = Format("ntriples", "application/n-triples", "nt", rdf=pyoxigraph.RdfFormat.N_TRIPLES,
+                  aliases=("text/plain",), label="N-Triples")
+RDFXML = Format("rdfxml", "application/rdf+xml", "rdf", rdf=pyoxigraph.RdfFormat.RDF_XML,
+                aliases=("rdf",), label="RDF/XML")
+HTML = Format("html", "text/html", "html", aliases=("application/xhtml+xml",), label="HTML")
+
+RESULTS_JSON = Format("json", "application/sparql-results+json",
+                      results=pyoxigraph.QueryResultsFormat.JSON,
+                      aliases=("application/json",), label="SPARQL JSON")
+RESULTS_XML = Format("xml", "application/sparql-results+xml",
+                     results=pyoxigraph.QueryResultsFormat.XML,
+                     aliases=("application/xml", "text/xml"), label="SPARQL XML")
+RESULTS_CSV = Format("csv", "text/csv", results=pyoxigraph.QueryResultsFormat.CSV, label="CSV")
+RESULTS_TSV = Format("tsv", "text/tab-separated-values",
+                     results=pyoxigraph.QueryResultsFormat.TSV, label="TSV")
+
+TEXT = Format("text", "text/plain", label="plain text")
+JSON = Format("json", "application/json", label="JSON")
+
+# The first offer of each list is the answer to a client that accepts anything.
+RDF_FORMATS = (TURTLE, JSONLD, NTRIPLES, RDFXML)
+DOCUMENT_FORMATS = (TURTLE, HTML, JSONLD, NTRIPLES, RDFXML)
+SOLUTION_FORMATS = (RESULTS_JSON, RESULTS_XML, RESULTS_CSV, RESULTS_TSV)
+BOOLEAN_FORMATS = (RESULTS_JSON, RESULTS_XML)
+
+
+def negotiate(offers: tuple[Format, ...], explicit: str | None = None) -> Format:
+    """The format to answer in, or NotAcceptable listing the offers."""
+    if explicit:
+        wanted = explicit.strip().lower()
+        for offer in offers:
+            if wanted in offer.names():
+                return offer
+        raise NotAcceptable(offers, f"format {explicit!r} is not offered here")
+    accept = request.accept_mimetypes
+    if not accept:  # no Accept header: anything will do
+        return offers[0]
+    by_type: dict[str, Format] = {}
+    for offer in offers:
+        for media_type in (offer.media_type, *[a for a in offer.aliases if "/" in a]):
+            by_type.setdefault(media_type, offer)
+    best = _best_match(accept, list(by_type))
+    if best is None:
+        raise NotAcceptable(offers)
+    return by_type[best]
+
+
+def _best_match(accept: MIMEAccept, media_types: list[str]) -> str | None:
+    # Werkzeug prefers, among equal qualities, the most specific match, then the order given;
+    # canonical media types are listed before aliases so an alias never wins a tie.
+    return accept.best_match(media_types)
