@@ -37,8 +37,8 @@ import pyoxigraph
 from pyoxigraph import RdfFormat
 
 from . import __version__
-from .config import Settings
 from .catalog import catalog_description
+from .config import Settings
 from .describe import statistics, void_description
 from .namespaces import (
     CATALOG_GRAPH,
