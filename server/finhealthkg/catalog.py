@@ -8,14 +8,16 @@ from datetime import datetime
 from typing import Any
 
 from rdflib import Graph, Literal, Namespace, URIRef
-from rdflib.namespace import DCTERMS, FOAF, RDF, RDFS, XSD
+from rdflib.namespace import DCTERMS, FOAF, RDF, RDFS, SKOS, XSD
 
 from .namespaces import DCAT, PREFIXES, VOID
 
 SPDX = Namespace("http://spdx.org/rdf/terms#")
 IANA = "http://www.iana.org/assignments/media-types/"
-FILE_TYPE = "http://publications.europa.eu/resource/authority/file-type/"
-ACCESS_PUBLIC = URIRef("http://publications.europa.eu/resource/authority/access-right/PUBLIC")
+AUTHORITY = "http://publications.europa.eu/resource/authority/"
+FILE_TYPES = URIRef(AUTHORITY + "file-type")
+ACCESS_RIGHTS = URIRef(AUTHORITY + "access-right")
+ACCESS_PUBLIC = URIRef(AUTHORITY + "access-right/PUBLIC")
 SPARQL_PROTOCOL = URIRef("https://www.w3.org/TR/sparql11-protocol/")
 
 # download file -> (distribution slug, title, media type, EU file type, compression)
@@ -25,6 +27,9 @@ DISTRIBUTIONS = {
                       "RDF_N_TRIPLES", "application/gzip"),
     "dataset.jsonld": ("json-ld", "JSON-LD", "application/ld+json", "JSON_LD", None),
 }
+# Finnish words for the titles above that are not names of formats.
+FINNISH = {"N-Triples, gzip-compressed": "N-Triples, gzip-pakattu"}
+SERVICE_KEYWORDS = (("SPARQL", "en"), ("SPARQL", "fi"), ("linked data", "en"), ("linkitetty data", "fi"))
 
 
 def catalog_iri(base_iri: str) -> URIRef:
@@ -49,6 +54,7 @@ def catalog_description(
         graph.bind(prefix, namespace)
     graph += handwritten
     catalog, dataset, service = catalog_iri(base_iri), dataset_iri(base_iri), service_iri(base_iri)
+    ontology = URIRef(base_iri + "def/")
     when = Literal(created.isoformat(), datatype=XSD.dateTime)
     licence = handwritten.value(dataset, DCTERMS.license)
 
@@ -63,7 +69,7 @@ def catalog_description(
     graph.add((dataset, DCAT.version, Literal(version)))
     graph.add((dataset, DCTERMS.modified, when))
     graph.add((dataset, DCTERMS.identifier, Literal(str(dataset))))
-    graph.add((dataset, DCTERMS.conformsTo, URIRef(base_iri + "def/")))
+    graph.add((dataset, DCTERMS.conformsTo, ontology))
     graph.add((dataset, RDFS.seeAlso, URIRef(base_iri + ".well-known/void")))
     graph.add((dataset, VOID.sparqlEndpoint, URIRef(base_iri + "sparql")))
 
@@ -74,14 +80,20 @@ def catalog_description(
         graph.add((dataset, DCAT.distribution, distribution))
         graph.add((distribution, RDF.type, DCAT.Distribution))
         for lang, text in (("en", f"The knowledge graph as {title}"),
-                           ("fi", f"Tietoverkko muodossa {title}")):
+                           ("fi", f"Tietoverkko muodossa {FINNISH.get(title, title)}")):
             graph.add((distribution, DCTERMS.title, Literal(text, lang=lang)))
+        for lang, text in (
+                ("en", f"The whole knowledge graph (ontology and data) of release {version} "
+                       f"in one file: {title}."),
+                ("fi", f"Koko tietoverkko (ontologia ja data), julkaisu {version}, yhtenä "
+                       f"tiedostona muodossa {FINNISH.get(title, title)}.")):
+            graph.add((distribution, DCTERMS.description, Literal(text, lang=lang)))
         graph.add((distribution, DCAT.accessURL, URIRef(base_iri + "downloads/")))
         graph.add((distribution, DCAT.downloadURL, URIRef(f"{base_iri}downloads/{name}")))
-        graph.add((distribution, DCAT.mediaType, URIRef(IANA + media_type)))
-        graph.add((distribution, DCTERMS["format"], URIRef(FILE_TYPE + file_type)))
+        graph.add((distribution, DCAT.mediaType, _media_type(graph, media_type)))
+        graph.add((distribution, DCTERMS["format"], _file_type(graph, file_type)))
         if compression:
-            graph.add((distribution, DCAT.compressFormat, URIRef(IANA + compression)))
+            graph.add((distribution, DCAT.compressFormat, _media_type(graph, compression)))
         graph.add((distribution, DCAT.byteSize,
                    Literal(entry["bytes"], datatype=XSD.nonNegativeInteger)))
         graph.add((distribution, DCTERMS.modified, when))
@@ -90,6 +102,7 @@ def catalog_description(
         graph.add((distribution, SPDX.checksum, checksum))
         graph.add((checksum, RDF.type, SPDX.Checksum))
         graph.add((checksum, SPDX.algorithm, SPDX.checksumAlgorithm_sha256))
+        graph.add((SPDX.checksumAlgorithm_sha256, RDF.type, SPDX.ChecksumAlgorithm))
         graph.add((checksum, SPDX.checksumValue, Literal(entry["sha256"], datatype=XSD.hexBinary)))
 
     graph.add((service, RDF.type, DCAT.DataService))
@@ -105,4 +118,33 @@ def catalog_description(
         graph.add((service, DCTERMS.license, licence))
     for publisher_agent in handwritten.objects(dataset, DCTERMS.publisher):
         graph.add((service, DCTERMS.publisher, publisher_agent))
+    # The endpoint answers for the dataset: same contact, same themes.
+    for predicate in (DCAT.contactPoint, DCAT.theme):
+        for value in handwritten.objects(dataset, predicate):
+            graph.add((service, predicate, value))
+    for word, lang in SERVICE_KEYWORDS:
+        graph.add((service, DCAT.keyword, Literal(word, lang=lang)))
+
+    # What DCAT-AP 3.0 expects to know of the things the build links to (its class ranges);
+    # data/catalog.ttl says the same of the things it links to.
+    graph.add((ontology, RDF.type, DCTERMS.Standard))
+    graph.add((SPARQL_PROTOCOL, RDF.type, DCTERMS.Standard))
+    graph.add((SPARQL_PROTOCOL, DCTERMS.title, Literal("SPARQL 1.1 Protocol", lang="en")))
+    graph.add((ACCESS_PUBLIC, RDF.type, DCTERMS.RightsStatement))
+    graph.add((ACCESS_PUBLIC, SKOS.inScheme, ACCESS_RIGHTS))
     return graph
+
+
+def _media_type(graph: Graph, name: str) -> URIRef:
+    """The IANA media type `name`, typed as DCAT-AP expects."""
+    media_type = URIRef(IANA + name)
+    graph.add((media_type, RDF.type, DCTERMS.MediaType))
+    return media_type
+
+
+def _file_type(graph: Graph, code: str) -> URIRef:
+    """The file type `code` of the EU authority table, typed as DCAT-AP expects."""
+    file_type = URIRef(f"{FILE_TYPES}/{code}")
+    graph.add((file_type, RDF.type, DCTERMS.MediaTypeOrExtent))
+    graph.add((file_type, SKOS.inScheme, FILE_TYPES))
+    return file_type

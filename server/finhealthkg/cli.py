@@ -4,6 +4,7 @@
     finhealthkg build      validate, then write an immutable release and make it current
     finhealthkg releases   list the releases, marking the current one
     finhealthkg query      run a SPARQL query against a release from the terminal
+    finhealthkg serve      publish the current release over HTTP (SPARQL, IRIs, downloads)
 
 Exit status: 0 success; 1 the data does not conform; 2 anything else that stopped the
 command (a broken source file, no release, a bad query), with a message saying what.
@@ -103,7 +104,25 @@ def _parser() -> argparse.ArgumentParser:
                        choices=("table", "json", "xml", "csv", "tsv", "turtle", "ntriples", "jsonld"),
                        help="output format (default: a text table; CONSTRUCT gives turtle)")
     query.set_defaults(handler=_query)
+
+    serve = commands.add_parser(
+        "serve", parents=[common], help="serve the current release over HTTP",
+        description="Serve the current release (SPARQL endpoint, dereferenceable IRIs, "
+                    "downloads, VoID, DCAT) under gunicorn. A new build is picked up without a restart.")
+    serve.add_argument("--host", default=None, help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=None, help="port (default 8080)")
+    serve.add_argument("--workers", type=int, default=None, help="worker processes (default 2)")
+    serve.add_argument("--threads", type=int, default=None, help="threads per worker (default 1)")
+    serve.set_defaults(handler=_serve)
     return parser
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    from .serve import serve
+
+    serve(settings.with_overrides(host=args.host, port=args.port, workers=args.workers,
+                                  threads=args.threads))
+    return EXIT_OK
 
 
 def _validate(args: argparse.Namespace, settings: Settings) -> int:

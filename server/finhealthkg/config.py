@@ -25,6 +25,8 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8080
     workers: int = 2
+    threads: int = 1  # per worker; >1 uses gunicorn's gthread workers
+    max_body_bytes: int = 1024 * 1024  # larger request bodies get 413
 
     @property
     def releases(self) -> Path:

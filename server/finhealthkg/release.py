@@ -64,7 +64,7 @@ FORMAT_VERSION = 1  # of the release layout; a reader refuses layouts it does no
 
 MEDIA_TYPES = {
     "dataset.ttl": "text/turtle",
-    "dataset.nt.gz": "application/n-triples",  # served with Content-Encoding: gzip
+    "dataset.nt.gz": "application/gzip",  # a gzip file of N-Triples (DCAT: compressFormat)
     "dataset.jsonld": "application/ld+json",
     "ontology.ttl": "text/turtle",
     "shapes.ttl": "text/turtle",

@@ -45,5 +45,9 @@ class Store(Protocol):
         """Number of distinct triples in the given graphs (default: the dataset graphs)."""
         ...
 
+    def graph_names(self) -> list[str]:
+        """The IRIs of every named graph the store holds."""
+        ...
+
     def close(self) -> None:
         ...

@@ -1,0 +1,47 @@
+"""Run the app under gunicorn (a production WSGI server), each worker opening the release
+store read-only. The master checks the release first, so a broken set-up fails at once."""
+
+from __future__ import annotations
+
+import sys
+
+from gunicorn.app.base import BaseApplication
+
+from .config import Settings
+from .release import current_release
+from .web import create_app
+
+
+class PublisherServer(BaseApplication):
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        super().__init__()
+
+    def load_config(self) -> None:
+        s = self.settings
+        options = {
+            "bind": f"[{s.host}]:{s.port}" if ":" in s.host else f"{s.host}:{s.port}",
+            "workers": s.workers,
+            "threads": s.threads,
+            "worker_class": "gthread" if s.threads > 1 else "sync",
+            "accesslog": "-",
+            "errorlog": "-",
+            "loglevel": "info",
+            "timeout": 120,
+            "graceful_timeout": 30,
+            "preload_app": False,  # each worker opens the store itself
+            "proc_name": "finhealthkg",
+        }
+        for key, value in options.items():
+            self.cfg.set(key, value)
+
+    def load(self):  # noqa: ANN201 - the WSGI app
+        return create_app(self.settings)
+
+
+def serve(settings: Settings) -> None:
+    release = current_release(settings)  # fails with a clear message before forking workers
+    release.open_store()
+    print(f"Serving release {release.version} on http://{settings.host}:{settings.port}/ "
+          f"({settings.workers} worker(s))", file=sys.stderr, flush=True)
+    PublisherServer(settings).run()

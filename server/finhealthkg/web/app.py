@@ -1,0 +1,46 @@
+"""`create_app(settings)`: the Flask app, one blueprint per concern, headers every answer
+carries (CORS, the release version), errors mapped to statuses in one place."""
+
+from __future__ import annotations
+
+from flask import Flask, Response, request
+
+from ..config import Settings
+from ..stores import Store
+from . import description, downloads, resources, sparql
+from .errors import register_error_handlers
+from .publication import EXTENSION, Publication, served
+
+RELEASE_HEADER = "FinHealthKG-Release"
+CORS_EXPOSED = ", ".join(["ETag", "Last-Modified", "Link", "Content-Location", "Content-Length",
+                          "Content-Range", "Accept-Ranges", "Vary", RELEASE_HEADER])
+
+
+def create_app(settings: Settings, store: Store | None = None) -> Flask:
+    """The publisher's app: serves the current release, or `store` when one is given."""
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
+    app.json.sort_keys = False
+    app.extensions[EXTENSION] = Publication.open(settings, store)
+    register_error_handlers(app)
+    for module in (sparql, resources, downloads, description):
+        app.register_blueprint(module.blueprint)
+    app.after_request(_common_headers)
+    return app
+
+
+def _common_headers(response: Response) -> Response:
+    headers = response.headers
+    headers["Access-Control-Allow-Origin"] = "*"  # public data: any portal may query it
+    headers["Access-Control-Expose-Headers"] = CORS_EXPOSED
+    if request.method == "OPTIONS":  # preflight
+        headers["Access-Control-Allow-Methods"] = "GET, HEAD, POST, OPTIONS"
+        headers["Access-Control-Allow-Headers"] = request.headers.get(
+            "Access-Control-Request-Headers", "Accept, Content-Type, If-None-Match, Range")
+        headers["Access-Control-Max-Age"] = "86400"
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    try:
+        headers[RELEASE_HEADER] = served().info.version
+    except RuntimeError:  # outside an app context (should not happen)
+        pass
+    return response

@@ -1,0 +1,109 @@
+"""Read a SPARQL 1.1 Protocol request: the query, the RDF dataset, the format asked for.
+
+Checks run in the order the W3C protocol tests expect: method, then media type and
+charset of a POST body, then the parameters (one query, no update), then (in sparql.py)
+the query itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import parse_qsl
+
+from flask import request
+from werkzeug.datastructures import MultiDict
+
+from ..stores import QueryDataset
+from .errors import BadRequest, ReadOnly, UnsupportedMediaType
+
+FORM = "application/x-www-form-urlencoded"
+DIRECT = "application/sparql-query"
+UPDATE = "application/sparql-update"
+READ_ONLY = ("SPARQL Update is not accepted: this endpoint is read-only. "
+             "Download the data (/downloads/) to change it in a store of your own.")
+
+
+@dataclass(frozen=True)
+class ProtocolRequest:
+    query: str | None  # None: no query, the client asks for the service description
+    dataset: QueryDataset
+    format: str | None  # an explicit `format` parameter
+
+    @property
+    def dataset_given(self) -> bool:
+        return bool(self.dataset.default_graphs or self.dataset.named_graphs)
+
+
+def read_request() -> ProtocolRequest:
+    params, body_query = _parameters()
+    if "update" in params:
+        if "query" in params or body_query is not None:
+            raise BadRequest("a request carries either a query or an update, not both")
+        raise ReadOnly(READ_ONLY)
+    queries = params.getlist("query")
+    if body_query is not None:
+        if queries:
+            raise BadRequest("the query is in the body (application/sparql-query); "
+                             "a query parameter must not be given as well")
+        queries = [body_query]
+    if len(queries) > 1:
+        raise BadRequest(f"{len(queries)} query parameters given; send exactly one")
+    query = queries[0] if queries else None
+    if query is not None and not query.strip():
+        raise BadRequest("the query is empty")
+    formats = params.getlist("format")
+    if len(formats) > 1:
+        raise BadRequest("more than one format parameter given")
+    dataset = QueryDataset(
+        default_graphs=tuple(_iris(params, "default-graph-uri")),
+        named_graphs=tuple(_iris(params, "named-graph-uri")))
+    return ProtocolRequest(query=query, dataset=dataset, format=formats[0] if formats else None)
+
+
+def _parameters() -> tuple[MultiDict, str | None]:
+    """(parameters, query from a direct POST body) of a GET or POST request."""
+    url_params = _decode_pairs(request.query_string)
+    if request.method in ("GET", "HEAD"):
+        return url_params, None
+    media_type = request.mimetype
+    charset = request.mimetype_params.get("charset")
+    if media_type == UPDATE:
+        raise ReadOnly(READ_ONLY)
+    if media_type not in (FORM, DIRECT):
+        given = f"Content-Type {request.content_type!r}" if request.content_type else "no Content-Type"
+        raise UnsupportedMediaType(
+            f"a POST to the endpoint needs Content-Type {FORM} or {DIRECT} (UTF-8); it had {given}")
+    if charset and charset.strip().lower() not in ("utf-8", "utf8"):
+        raise UnsupportedMediaType(f"the body must be UTF-8, not charset={charset}")
+    body = request.get_data(cache=False)
+    if media_type == DIRECT:
+        return url_params, _utf8(body, "the query")
+    form = _decode_pairs(body)
+    for key, values in url_params.lists():  # protocol parameters may also sit in the URL
+        for value in values:
+            form.add(key, value)
+    return form, None
+
+
+def _decode_pairs(raw: bytes) -> MultiDict:
+    try:
+        text = raw.decode("ascii")
+        pairs = parse_qsl(text, keep_blank_values=True, encoding="utf-8", errors="strict")
+    except UnicodeDecodeError:
+        raise BadRequest("the parameters are not UTF-8 (percent-encode UTF-8 bytes)") from None
+    return MultiDict(pairs)
+
+
+def _utf8(body: bytes, what: str) -> str:
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise BadRequest(f"{what} is not valid UTF-8 (byte {error.start})") from None
+
+
+def _iris(params: MultiDict, name: str) -> list[str]:
+    values = params.getlist(name)
+    for value in values:
+        if not value or any(c in value for c in ' <>"{}|\\^`') or ":" not in value:
+            raise BadRequest(f"{name}={value!r} is not an absolute IRI")
+    return values

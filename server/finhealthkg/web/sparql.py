@@ -1,0 +1,70 @@
+"""The SPARQL 1.1 Protocol endpoint at /sparql: read-only, bounded to this dataset."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pyoxigraph
+from flask import Blueprint, Response, request
+
+from ..query_policy import QueryRefused, UpdateRefused, check_query, is_update
+from .errors import BadRequest, ReadOnly
+from .negotiation import BOOLEAN_FORMATS, RDF_FORMATS, SOLUTION_FORMATS, negotiate
+from .protocol import READ_ONLY, ProtocolRequest, read_request
+from .publication import publication, served
+from .serialize import answer_bytes
+from .service_description import service_description
+
+blueprint = Blueprint("sparql", __name__)
+
+
+@blueprint.route("/sparql", methods=["GET", "POST"])
+def endpoint() -> Response:
+    protocol = read_request()
+    if protocol.query is None:
+        return service_description()
+    snapshot = served()
+    etag = _etag(snapshot.info.version, protocol)
+    if request.if_none_match.contains(etag):  # the same question to the same release
+        return _cached(Response(status=304), etag, snapshot.info)
+    base_iri = publication().settings.base_iri + "sparql"
+    try:
+        check_query(protocol.query, snapshot.graphs, dataset_given=protocol.dataset_given,
+                    base_iri=base_iri)
+    except UpdateRefused:
+        raise ReadOnly(READ_ONLY) from None
+    except QueryRefused as refused:
+        raise BadRequest(str(refused)) from None
+    try:
+        answer = snapshot.store.query(protocol.query, dataset=protocol.dataset, base_iri=base_iri)
+    except SyntaxError as error:
+        if is_update(protocol.query):
+            raise ReadOnly(READ_ONLY) from None
+        raise BadRequest(f"the query does not parse: {error}") from None
+    if isinstance(answer, pyoxigraph.QuerySolutions):
+        offers = SOLUTION_FORMATS
+    elif isinstance(answer, pyoxigraph.QueryBoolean):
+        offers = BOOLEAN_FORMATS
+    else:
+        offers = RDF_FORMATS
+    fmt = negotiate(offers, protocol.format)
+    response = Response(answer_bytes(answer, fmt), content_type=fmt.content_type)
+    response.vary.add("Accept")
+    return _cached(response, etag, snapshot.info)
+
+
+def _etag(version: str, protocol: ProtocolRequest) -> str:
+    """Equal for the same query, dataset, format and Accept against the same release."""
+    key = "\n".join([version, protocol.query or "", *protocol.dataset.default_graphs, "|",
+                     *protocol.dataset.named_graphs, protocol.format or "",
+                     request.headers.get("Accept", "")])
+    return f"{version}-{hashlib.sha256(key.encode()).hexdigest()[:20]}"
+
+
+def _cached(response: Response, etag: str, info) -> Response:  # noqa: ANN001 - ReleaseInfo
+    response.set_etag(etag)
+    response.last_modified = info.modified
+    response.cache_control.public = True
+    response.cache_control.max_age = 300
+    response.vary.add("Accept")
+    return response
