@@ -5,6 +5,9 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -44,3 +47,80 @@ def release(tmp_path_factory: pytest.TempPathFactory) -> Release:
     """One release built from the repository's own sources, shared by read-only tests."""
     releases = tmp_path_factory.mktemp("releases")
     return build_release(Settings(root=REPO, releases_dir=releases)).release
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def running_server(root: Path, releases: Path, *extra: str, workers: int = 1) -> Iterator[str]:
+    """`finhealthkg serve` in a subprocess on a free loopback port; yields its base URL."""
+    import requests
+
+    port = free_port()
+    log = (releases.parent / f"server-{port}.log").open("w")
+    script = Path(sys.executable).parent / "finhealthkg"
+    process = subprocess.Popen(
+        [str(script), "serve", "--root", str(root), "--releases", str(releases), "--host", "127.0.0.1",
+         "--port", str(port), "--workers", str(workers), *extra],
+        stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    try:
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"the server exited ({process.returncode}); see {log.name}")
+            try:
+                requests.get(url + "/sparql", timeout=1)
+                break
+            except requests.ConnectionError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"the server did not answer within 30 s; see {log.name}") from None
+                time.sleep(0.1)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def server(release: Release) -> Iterator[str]:
+    """The repository's release served by the real server; yields e.g. http://127.0.0.1:PORT."""
+    with running_server(REPO, release.path.parent) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def store_answers(release: Release):
+    """The rows a SELECT gives when run on the release's store in-process (the reference)."""
+    store = release.open_store()
+
+    def rows(query: str) -> list[tuple[str, ...]]:
+        answer = store.query(query)
+        names = [v.value for v in answer.variables]
+        return [tuple(row[n].value for n in names) for row in answer]
+    return rows
+
+
+@pytest.fixture
+def triple_count(server: str):
+    """Triples and a checksum of everything the server holds, asked over HTTP."""
+    import hashlib
+
+    import requests
+
+    def count() -> tuple[int, str]:
+        query = "SELECT ?g ?s ?p ?o WHERE { { ?s ?p ?o } UNION { GRAPH ?g { ?s ?p ?o } } }"
+        text = requests.get(server + "/sparql", params={"query": query, "format": "tsv"}).text
+        lines = sorted(text.splitlines()[1:])
+        return len(lines), hashlib.sha256("\n".join(lines).encode()).hexdigest()
+    return count

@@ -253,7 +253,14 @@ def _write_release(
     with steps.step("Loading the Oxigraph store") as notes:
         store = OxigraphStore.create(
             staging / STORE_DIR, [(path, str(graph)) for graph, paths, _ in parts for path in paths])
+        for path in sources.files["graphs"]:
+            store.load_dataset(path)
         graphs = {}
+        for name, parsed in sorted(sources.named.items()):
+            count = store.triple_count([name])
+            if count != len(parsed):
+                raise ReleaseError(f"Oxigraph read {count} triples into <{name}>, rdflib {len(parsed)}")
+            graphs[name] = {"iri": name, "triples": count}
         for graph, _paths, parsed in parts:
             count = store.triple_count([str(graph)])
             if count != len(parsed):

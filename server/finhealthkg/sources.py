@@ -1,5 +1,9 @@
-"""Read the hand-written Turtle sources (ontology/, shapes/, data/) and remember which file
-each node came from, so that a validation report can name the file to fix."""
+"""Read the hand-written sources (ontology/, shapes/, data/) and remember which file each
+node came from, so that a validation report can name the file to fix.
+
+Turtle files (*.ttl) of data/ form the data graph. TriG files (*.trig) of data/ add named
+graphs of their own, kept under their names in the store (not in the default graph).
+"""
 
 from __future__ import annotations
 
@@ -8,10 +12,11 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rdflib import Graph, Literal
+from rdflib import Dataset, Graph, Literal, URIRef
 from rdflib.term import Node
 
 from .config import Settings
+from .namespaces import GRAPH
 
 # data/catalog.ttl is the hand-written part of the DCAT description of the dataset, not
 # knowledge: it is kept apart from the data graph.
@@ -32,6 +37,7 @@ class Sources:
     shapes: Graph = field(default_factory=Graph)
     data: Graph = field(default_factory=Graph)
     catalog: Graph = field(default_factory=Graph)
+    named: dict[str, Graph] = field(default_factory=dict)  # graphs of data/*.trig, by name
     files: dict[str, list[Path]] = field(default_factory=lambda: defaultdict(list))
     # node -> files where it is a subject / where it is an object
     subject_files: dict[Node, set[Path]] = field(default_factory=lambda: defaultdict(set))
@@ -44,6 +50,8 @@ class Sources:
             graph.bind(prefix, namespace, override=False)
         graph += self.ontology
         graph += self.data
+        for named in self.named.values():
+            graph += named
         return graph
 
     def files_of(self, node: Node | None) -> list[Path]:
@@ -73,8 +81,10 @@ def source_files(settings: Settings) -> dict[str, list[Path]]:
             raise SourceError(f"{directory}: the {part} directory is missing (is --root right?)")
         for path in sorted(p for p in directory.glob("*.ttl") if p.is_file()):
             files["catalog" if part == "data" and path.name == CATALOG_FILE else part].append(path)
-    if not files["data"]:
-        raise SourceError(f"{settings.data_dir}: no Turtle files (*.ttl) to publish")
+        if part == "data":
+            files["graphs"] = sorted(p for p in directory.glob("*.trig") if p.is_file())
+    if not files["data"] and not files["graphs"]:
+        raise SourceError(f"{settings.data_dir}: no Turtle (*.ttl) or TriG (*.trig) files to publish")
     return files
 
 
@@ -91,6 +101,10 @@ def load_sources(settings: Settings) -> Sources:
     """Parse every source file; raise SourceError naming the file when one is broken."""
     sources = Sources(root=settings.root)
     for part, paths in source_files(settings).items():
+        if part == "graphs":
+            for path in paths:
+                _load_named_graphs(sources, path)
+            continue
         target: Graph = getattr(sources, part)
         for path in paths:
             graph = parse_file(path)
@@ -100,6 +114,30 @@ def load_sources(settings: Settings) -> Sources:
             target += graph
             sources.files[part].append(path)
     return sources
+
+
+def _load_named_graphs(sources: Sources, path: Path) -> None:
+    dataset = Dataset()
+    try:
+        dataset.parse(path, format="trig")
+    except Exception as error:  # rdflib raises several types; all mean "this file is broken"
+        raise SourceError(f"{path}: not valid TriG: {_first_line(error)}") from error
+    for graph in dataset.graphs():
+        name = graph.identifier
+        if not len(graph):
+            continue
+        if name == dataset.default_context.identifier or not isinstance(name, URIRef):
+            raise SourceError(f"{path}: TriG files in data/ hold named graphs only; "
+                              "put default-graph triples in a .ttl file")
+        if str(name).startswith(str(GRAPH)):
+            raise SourceError(f"{path}: <{name}> is a graph name the publisher reserves")
+        if str(name) in sources.named:
+            raise SourceError(f"{path}: graph <{name}> is written in two files")
+        copy = Graph(identifier=name)
+        copy += graph
+        _remember_origins(sources, path, copy)
+        sources.named[str(name)] = copy
+    sources.files["graphs"].append(path)
 
 
 def _relative(root: Path, path: Path) -> str:

@@ -39,6 +39,10 @@ class OxigraphStore:
             store.bulk_load(path=str(file), format=RdfFormat.TURTLE, to_graph=NamedNode(graph))
         return cls(store)
 
+    def load_dataset(self, path: Path) -> None:
+        """A TriG file, each graph under its own name."""
+        self._store.bulk_load(path=str(path), format=RdfFormat.TRIG)
+
     def add_turtle(self, data: bytes, graph: str) -> None:
         self._store.bulk_load(input=data, format=RdfFormat.TURTLE, to_graph=NamedNode(graph))
 

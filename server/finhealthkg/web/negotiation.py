@@ -3,13 +3,14 @@ file suffix first, then the Accept header (q-values and wildcards parsed by Werk
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pyoxigraph
 from flask import request
 from werkzeug.datastructures import MIMEAccept
 
-from .errors import NotAcceptable
+from .errors import BadRequest, NotAcceptable
 
 
 @dataclass(frozen=True)
@@ -33,13 +34,14 @@ class Format:
 
 
 TURTLE = Format("turtle", "text/turtle", "ttl", rdf=pyoxigraph.RdfFormat.TURTLE,
-                aliases=("application/x-turtle",), label="Turtle")
+                aliases=("application/x-turtle", "application/turtle", "n3", "text/n3", "text/rdf+n3",
+                         "application/n3"), label="Turtle")  # Turtle is N3 too
 JSONLD = Format("jsonld", "application/ld+json", "jsonld", rdf=pyoxigraph.RdfFormat.JSON_LD,
-                aliases=("json-ld",), label="JSON-LD")
+                aliases=("json-ld", "application/x-json+ld"), label="JSON-LD")
 NTRIPLES = Format("ntriples", "application/n-triples", "nt", rdf=pyoxigraph.RdfFormat.N_TRIPLES,
                   aliases=("text/plain",), label="N-Triples")
 RDFXML = Format("rdfxml", "application/rdf+xml", "rdf", rdf=pyoxigraph.RdfFormat.RDF_XML,
-                aliases=("rdf",), label="RDF/XML")
+                aliases=("rdf", "rdf+xml"), label="RDF/XML")
 HTML = Format("html", "text/html", "html", aliases=("application/xhtml+xml",), label="HTML")
 
 RESULTS_JSON = Format("json", "application/sparql-results+json",
@@ -62,25 +64,42 @@ SOLUTION_FORMATS = (RESULTS_JSON, RESULTS_XML, RESULTS_CSV, RESULTS_TSV)
 BOOLEAN_FORMATS = (RESULTS_JSON, RESULTS_XML)
 
 
-def negotiate(offers: tuple[Format, ...], explicit: str | None = None) -> Format:
-    """The format to answer in, or NotAcceptable listing the offers."""
-    if explicit:
-        wanted = explicit.strip().lower()
-        for offer in offers:
-            if wanted in offer.names():
-                return offer
-        raise NotAcceptable(offers, f"format {explicit!r} is not offered here")
+def negotiate(offers: tuple[Format, ...], explicit: str | Sequence[str] | None = None) -> Format:
+    """The format to answer in, or NotAcceptable listing the offers.
+
+    `explicit` is the `format` parameter: a name, a media type or a suffix. Several values
+    must name the same format (SPARQLWrapper sends e.g. format=tsv&format=text/tab-separated-values).
+    """
+    values = [explicit] if isinstance(explicit, str) else list(explicit or ())
+    if values:
+        chosen = {_named(offers, value) for value in values}
+        if None in chosen:
+            raise NotAcceptable(offers, f"format {', '.join(values)!r} is not offered here")
+        if len(chosen) > 1:
+            raise BadRequest(f"the format parameters name different formats: {', '.join(values)}")
+        return chosen.pop()
     accept = request.accept_mimetypes
     if not accept:  # no Accept header: anything will do
         return offers[0]
-    by_type: dict[str, Format] = {}
-    for offer in offers:
-        for media_type in (offer.media_type, *[a for a in offer.aliases if "/" in a]):
-            by_type.setdefault(media_type, offer)
+    by_type: dict[str, Format] = {offer.media_type: offer for offer in offers}
+    for offer in offers:  # aliases after every canonical type, so a wildcard never picks one
+        for alias in offer.aliases:
+            if "/" in alias:
+                by_type.setdefault(alias, offer)
     best = _best_match(accept, list(by_type))
     if best is None:
         raise NotAcceptable(offers)
     return by_type[best]
+
+
+def _named(offers: tuple[Format, ...], value: str) -> Format | None:
+    """The offer a format value names; a comma-separated list names its first known member."""
+    for part in value.split(","):
+        wanted = part.split(";")[0].strip().lower()
+        found = next((offer for offer in offers if wanted in offer.names()), None)
+        if found is not None:
+            return found
+    return None
 
 
 def _best_match(accept: MIMEAccept, media_types: list[str]) -> str | None:

@@ -27,7 +27,7 @@ READ_ONLY = ("SPARQL Update is not accepted: this endpoint is read-only. "
 class ProtocolRequest:
     query: str | None  # None: no query, the client asks for the service description
     dataset: QueryDataset
-    format: str | None  # an explicit `format` parameter
+    format: tuple[str, ...]  # explicit `format` parameters (some clients send two names of one)
 
     @property
     def dataset_given(self) -> bool:
@@ -51,13 +51,10 @@ def read_request() -> ProtocolRequest:
     query = queries[0] if queries else None
     if query is not None and not query.strip():
         raise BadRequest("the query is empty")
-    formats = params.getlist("format")
-    if len(formats) > 1:
-        raise BadRequest("more than one format parameter given")
     dataset = QueryDataset(
         default_graphs=tuple(_iris(params, "default-graph-uri")),
         named_graphs=tuple(_iris(params, "named-graph-uri")))
-    return ProtocolRequest(query=query, dataset=dataset, format=formats[0] if formats else None)
+    return ProtocolRequest(query=query, dataset=dataset, format=tuple(params.getlist("format")))
 
 
 def _parameters() -> tuple[MultiDict, str | None]:

@@ -56,7 +56,7 @@ def endpoint() -> Response:
 def _etag(version: str, protocol: ProtocolRequest) -> str:
     """Equal for the same query, dataset, format and Accept against the same release."""
     key = "\n".join([version, protocol.query or "", *protocol.dataset.default_graphs, "|",
-                     *protocol.dataset.named_graphs, protocol.format or "",
+                     *protocol.dataset.named_graphs, "|", *protocol.format,
                      request.headers.get("Accept", "")])
     return f"{version}-{hashlib.sha256(key.encode()).hexdigest()[:20]}"
 
