@@ -31,6 +31,7 @@ class PublisherServer(BaseApplication):
             "graceful_timeout": 30,
             "preload_app": False,  # each worker opens the store itself
             "proc_name": "finhealthkg",
+            "control_socket_disable": True,  # no socket in the user's home directory
         }
         for key, value in options.items():
             self.cfg.set(key, value)

@@ -1,0 +1,60 @@
+"""`finhealthkg serve`: a production server that follows new releases and keeps the last
+good one when a new one cannot be opened."""
+
+from __future__ import annotations
+
+import shutil
+import time
+
+import requests
+
+from conftest import REPO, cli, running_server
+from finhealthkg.config import Settings
+from finhealthkg.release import build_release, switch_current
+
+
+def release_served(url: str) -> str:
+    return requests.get(url + "/sparql", params={"query": "ASK {}"}).headers["FinHealthKG-Release"]
+
+
+def wait_for(url: str, version: str, seconds: float = 10) -> str:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        served = release_served(url)
+        if served == version:
+            return served
+        time.sleep(0.2)
+    return release_served(url)
+
+
+def test_serve_without_a_release_says_what_to_do(tmp_path):
+    done = cli("serve", "--root", str(REPO), "--releases", str(tmp_path / "none"), "--port", "1")
+    assert done.returncode == 2
+    assert "run `finhealthkg build` first" in done.stderr
+
+
+def test_a_new_build_is_served_without_a_restart(tmp_path):
+    settings = Settings(root=REPO, releases_dir=tmp_path / "releases")
+    first = build_release(settings).release
+    with running_server(REPO, settings.releases, workers=2) as url:
+        assert release_served(url) == first.version
+        second = build_release(settings, force=True).release
+        assert wait_for(url, second.version) == second.version
+        for _ in range(6):  # every worker follows
+            assert release_served(url) == second.version
+
+
+def test_a_broken_new_release_leaves_the_last_good_one_serving(tmp_path):
+    settings = Settings(root=REPO, releases_dir=tmp_path / "releases")
+    good = build_release(settings).release
+    broken = build_release(settings, force=True).release
+    switch_current(settings.releases, good.version)
+    with running_server(REPO, settings.releases) as url:
+        assert release_served(url) == good.version
+        shutil.rmtree(broken.store_path)  # the new release's store is gone
+        (broken.store_path).mkdir()  # an empty directory is not a store either
+        switch_current(settings.releases, broken.version)
+        time.sleep(2.5)
+        assert release_served(url) == good.version
+        answer = requests.get(url + "/sparql", params={"query": "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"})
+        assert int(answer.json()["results"]["bindings"][0]["n"]["value"]) == good.triples
