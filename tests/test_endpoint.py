@@ -241,6 +241,12 @@ def test_protocol_dataset_selects_graphs(server, release):
         "query": "SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }",
         "named-graph-uri": "https://w3id.org/finhealthkg/graph/shapes"}).json()["results"]["bindings"]
     assert [b["g"]["value"] for b in named] == ["https://w3id.org/finhealthkg/graph/shapes"]
+    # a protocol dataset is the whole dataset: only named graphs given -> the default graph is empty
+    assert count({"named-graph-uri": "https://w3id.org/finhealthkg/graph/data"}) == 0
+    only_default = requests.get(server + "/sparql", params={
+        "query": "ASK { GRAPH ?g { ?s ?p ?o } }",
+        "default-graph-uri": "https://w3id.org/finhealthkg/graph/data"}).json()["boolean"]
+    assert only_default is False
 
 
 def test_cors_on_answers_and_preflight(server):

@@ -58,3 +58,15 @@ def test_a_broken_new_release_leaves_the_last_good_one_serving(tmp_path):
         assert release_served(url) == good.version
         answer = requests.get(url + "/sparql", params={"query": "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"})
         assert int(answer.json()["results"]["bindings"][0]["n"]["value"]) == good.triples
+
+
+def test_behind_a_proxy_the_public_url_is_described(release):
+    with running_server(REPO, release.path.parent, "--proxy-hops", "1") as url:
+        response = requests.get(url + "/sparql", headers={
+            "Accept": "application/n-triples", "X-Forwarded-Proto": "https", "X-Forwarded-Host": "kg.example.org"})
+        assert "<http://www.w3.org/ns/sparql-service-description#endpoint> <https://kg.example.org/sparql>" \
+            in response.text
+    with running_server(REPO, release.path.parent) as url:  # not trusted without --proxy-hops
+        response = requests.get(url + "/sparql", headers={
+            "Accept": "application/n-triples", "X-Forwarded-Proto": "https", "X-Forwarded-Host": "kg.example.org"})
+        assert "kg.example.org" not in response.text

@@ -113,6 +113,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=None, help="port (default 8080)")
     serve.add_argument("--workers", type=int, default=None, help="worker processes (default 2)")
     serve.add_argument("--threads", type=int, default=None, help="threads per worker (default 1)")
+    serve.add_argument("--proxy-hops", type=int, default=None,
+                       help="trust X-Forwarded-* from this many reverse proxies (default 0)")
     serve.set_defaults(handler=_serve)
     return parser
 
@@ -121,7 +123,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     from .serve import serve
 
     serve(settings.with_overrides(host=args.host, port=args.port, workers=args.workers,
-                                  threads=args.threads))
+                                  threads=args.threads, proxy_hops=args.proxy_hops))
     return EXIT_OK
 
 

@@ -27,6 +27,7 @@ class Settings:
     workers: int = 2
     threads: int = 1  # per worker; >1 uses gunicorn's gthread workers
     max_body_bytes: int = 1024 * 1024  # larger request bodies get 413
+    proxy_hops: int = 0  # reverse proxies in front whose X-Forwarded-* headers are trusted
 
     @property
     def releases(self) -> Path:

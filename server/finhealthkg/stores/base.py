@@ -24,8 +24,9 @@ class StoreError(Exception):
 class QueryDataset:
     """The RDF dataset of one query (SPARQL 1.1 Protocol default-graph-uri / named-graph-uri).
 
-    Empty tuples mean "the store's own default": the release's dataset graphs as the default
-    graph and every graph of the release as a named graph.
+    Both empty means "the store's own default": the release's dataset graphs as the default
+    graph and every graph of the release as a named graph. Otherwise the two lists are the
+    whole dataset: a default graph made of no graph is empty, and so are absent named graphs.
     """
 
     default_graphs: tuple[str, ...] = ()

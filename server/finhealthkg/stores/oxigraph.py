@@ -49,11 +49,12 @@ class OxigraphStore:
     def query(
         self, sparql: str, *, dataset: QueryDataset | None = None, base_iri: str | None = None
     ) -> Answer:
-        dataset = dataset or QueryDataset()
-        default = dataset.default_graphs or tuple(str(g) for g in DATASET_GRAPHS)
-        options: dict = {"default_graph": [NamedNode(g) for g in default]}
-        if dataset.named_graphs:
-            options["named_graphs"] = [NamedNode(g) for g in dataset.named_graphs]
+        options: dict = {"default_graph": [NamedNode(str(g)) for g in DATASET_GRAPHS]}
+        if dataset is not None and (dataset.default_graphs or dataset.named_graphs):
+            # A protocol dataset replaces the whole dataset (SPARQL 1.1 Protocol §2.1.4):
+            # what it does not name is empty.
+            options = {"default_graph": [NamedNode(g) for g in dataset.default_graphs],
+                       "named_graphs": [NamedNode(g) for g in dataset.named_graphs]}
         return self._store.query(sparql, base_iri=base_iri, **options)
 
     def triples(self, graph: str) -> Iterator[pyoxigraph.Triple]:

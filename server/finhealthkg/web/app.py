@@ -4,6 +4,7 @@ carries (CORS, the release version), errors mapped to statuses in one place."""
 from __future__ import annotations
 
 from flask import Flask, Response, request
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from ..config import Settings
 from ..stores import Store
@@ -26,6 +27,9 @@ def create_app(settings: Settings, store: Store | None = None) -> Flask:
     for module in (sparql, resources, downloads, description):
         app.register_blueprint(module.blueprint)
     app.after_request(_common_headers)
+    if settings.proxy_hops:  # behind TLS-terminating proxies: the public scheme and host
+        hops = settings.proxy_hops
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)  # type: ignore
     return app
 
 
