@@ -5,6 +5,7 @@
     finhealthkg releases   list the releases, marking the current one
     finhealthkg query      run a SPARQL query against a release from the terminal
     finhealthkg serve      publish the current release over HTTP (SPARQL, IRIs, downloads)
+    finhealthkg load       load the current release into an external SPARQL store (Virtuoso ...)
 
 Exit status: 0 success; 1 the data does not conform; 2 anything else that stopped the
 command (a broken source file, no release, a bad query), with a message saying what.
@@ -105,8 +106,26 @@ def _parser() -> argparse.ArgumentParser:
                        help="output format (default: a text table; CONSTRUCT gives turtle)")
     query.set_defaults(handler=_query)
 
+    store = argparse.ArgumentParser(add_help=False)
+    store.add_argument("--store", dest="store_url", default=None, metavar="URL",
+                       help="query endpoint of an external SPARQL 1.1 store (env FINHEALTHKG_STORE_URL)")
+    store.add_argument("--update-url", dest="store_update_url", default=None, metavar="URL",
+                       help="its update endpoint, if not the same URL (Virtuoso: .../sparql-auth)")
+    store.add_argument("--user", dest="store_user", default=None, help="user for the store")
+    store.add_argument("--password-env", dest="store_password_env", default=None, metavar="VAR",
+                       help="environment variable holding the password (default FINHEALTHKG_STORE_PASSWORD)")
+
+    load = commands.add_parser(
+        "load", parents=[common, store], help="load the current release into an external store",
+        description="Load the current release into new graphs of an external SPARQL 1.1 store, check "
+                    "the triple counts, mark it current there, drop releases older than the last --keep.")
+    load.add_argument("--keep", type=int, default=None, help="releases kept in the store (default 3)")
+    load.add_argument("--max-request-bytes", dest="store_max_request_bytes", type=int, default=None,
+                      help="largest update request body (default 1 MiB)")
+    load.set_defaults(handler=_load)
+
     serve = commands.add_parser(
-        "serve", parents=[common], help="serve the current release over HTTP",
+        "serve", parents=[common, store], help="serve the current release over HTTP",
         description="Serve the current release (SPARQL endpoint, dereferenceable IRIs, "
                     "downloads, VoID, DCAT) under gunicorn. A new build is picked up without a restart.")
     serve.add_argument("--host", default=None, help="address to listen on (default 127.0.0.1)")
@@ -119,11 +138,31 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _store_settings(args: argparse.Namespace, settings: Settings) -> Settings:
+    return settings.with_overrides(**{name: getattr(args, name) for name in (
+        "store_url", "store_update_url", "store_user", "store_password_env", "store_max_request_bytes", "keep")
+        if hasattr(args, name)})
+
+
+def _load(args: argparse.Namespace, settings: Settings) -> int:
+    from .load import LOAD_STEPS, load_release
+    from .stores.sparql import connection_from
+
+    settings = _store_settings(args, settings)
+    connection = connection_from(settings)
+    release = current_release(settings)
+    result = load_release(release, connection, base_iri=settings.base_iri, keep=settings.keep,
+                          max_request_bytes=settings.store_max_request_bytes, steps=Steps(LOAD_STEPS))
+    state = "loaded and current" if result.loaded else "already current"
+    print(f"Release {result.version} is {state} in the store ({result.triples} triples).", file=sys.stderr)
+    return EXIT_OK
+
+
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     from .serve import serve
 
-    serve(settings.with_overrides(host=args.host, port=args.port, workers=args.workers,
-                                  threads=args.threads, proxy_hops=args.proxy_hops))
+    serve(_store_settings(args, settings).with_overrides(
+        host=args.host, port=args.port, workers=args.workers, threads=args.threads, proxy_hops=args.proxy_hops))
     return EXIT_OK
 
 

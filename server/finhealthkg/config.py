@@ -28,6 +28,14 @@ class Settings:
     threads: int = 1  # per worker; >1 uses gunicorn's gthread workers
     max_body_bytes: int = 1024 * 1024  # larger request bodies get 413
     proxy_hops: int = 0  # reverse proxies in front whose X-Forwarded-* headers are trusted
+    # An external SPARQL 1.1 store instead of the embedded one (see stores/sparql.py)
+    store_url: str | None = None  # its query endpoint
+    store_update_url: str | None = None  # its update endpoint (default: store_url)
+    store_user: str | None = None
+    store_password_env: str = "FINHEALTHKG_STORE_PASSWORD"  # the variable holding the password
+    store_timeout: int = 120  # seconds for one request to the store
+    store_max_request_bytes: int = 1024 * 1024  # largest update body sent while loading
+    keep: int = 3  # releases kept in the external store
 
     @property
     def releases(self) -> Path:
@@ -65,7 +73,7 @@ def _convert(name: str, type_name: object, raw: str) -> object:
     kind = str(type_name)
     if "Path" in kind:
         return Path(raw).expanduser()
-    if kind == "int":
+    if kind in ("int", "int | None"):
         try:
             return int(raw)
         except ValueError:

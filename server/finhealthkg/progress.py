@@ -17,6 +17,7 @@ class Steps:
         self.done = 0
         self.out = out or sys.stderr
         self.quiet = quiet
+        self._open_line = False
 
     @contextmanager
     def step(self, title: str) -> Iterator[list[str]]:
@@ -25,16 +26,23 @@ class Steps:
         notes: list[str] = []
         started = time.perf_counter()
         self._print(f"[{self.done}/{self.total}] {title} ...", end="")
+        self._open_line = True
         try:
             yield notes
         except BaseException:
-            self._print(" failed")
+            self._print(" failed" if self._open_line else "    ... failed")
+            self._open_line = False
             raise
         elapsed = time.perf_counter() - started
         result = "; ".join(notes) if notes else "done"
-        self._print(f" {result} ({elapsed:.1f} s)")
+        self._print(f" {result} ({elapsed:.1f} s)" if self._open_line else f"    ... {result} ({elapsed:.1f} s)")
+        self._open_line = False
 
     def note(self, text: str) -> None:
+        """A line of its own, also in the middle of a step (progress of a long one)."""
+        if self._open_line:
+            self._print("")
+            self._open_line = False
         self._print(text)
 
     def _print(self, text: str, end: str = "\n") -> None:

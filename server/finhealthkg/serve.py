@@ -8,8 +8,9 @@ import sys
 from gunicorn.app.base import BaseApplication
 
 from .config import Settings
-from .release import current_release
+from .stores.sparql import redact
 from .web import create_app
+from .web.publication import Publication
 
 
 class PublisherServer(BaseApplication):
@@ -41,8 +42,9 @@ class PublisherServer(BaseApplication):
 
 
 def serve(settings: Settings) -> None:
-    release = current_release(settings)  # fails with a clear message before forking workers
-    release.open_store()
-    print(f"Serving release {release.version} on http://{settings.host}:{settings.port}/ "
+    # Open what will be served once, so a broken set-up fails with a message before forking.
+    snapshot = Publication.open(settings).now
+    where = f"the store {redact(settings.store_url)}" if settings.store_url else "the embedded store"
+    print(f"Serving release {snapshot.info.version} from {where} on http://{settings.host}:{settings.port}/ "
           f"({settings.workers} worker(s))", file=sys.stderr, flush=True)
     PublisherServer(settings).run()

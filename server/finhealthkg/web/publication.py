@@ -1,8 +1,9 @@
 """What the server publishes right now: a store, the release it holds, the release files.
 
-The embedded store follows `var/releases/current`: when a build switches it, the next
-request (at most once a second) opens the new release; if that fails, the old one keeps
-serving and the failure is logged.
+The server follows the current release: with the embedded store, the `current` symlink of
+the releases directory; with an external store, the store's pointer graph. When it
+changes, the next request (checked at most every `FOLLOW_SECONDS`) opens the new release;
+if that fails, the old one keeps serving and the failure is logged.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -19,11 +21,14 @@ from rdflib import Graph
 
 from ..config import Settings
 from ..describe import ReleaseInfo, release_info
-from ..release import CURRENT, Release, ReleaseError, current_release
+from ..namespaces import PREFIXES
+from ..release import CURRENT, Release, ReleaseError, current_release, list_releases
 from ..stores import Store, StoreError
+from ..stores import sparql as remote
 
 log = logging.getLogger(__name__)
 EXTENSION = "finhealthkg"
+FOLLOW_SECONDS = {"local": 1.0, "remote": 5.0}
 
 
 @dataclass
@@ -48,7 +53,6 @@ class Snapshot:
     def graph(self, name: str) -> Graph:
         """A whole named graph of the release as an rdflib Graph (small graphs only)."""
         def fetch() -> Graph:
-            from ..namespaces import PREFIXES
             from .serialize import to_rdflib
             graph = to_rdflib(self.store.query(f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{name}> {{ ?s ?p ?o }} }}"))
             for prefix, namespace in PREFIXES.items():
@@ -57,48 +61,88 @@ class Snapshot:
         return self.memo(f"graph:{name}", fetch)
 
 
+@dataclass
+class Follower:
+    """How to tell which release is current (a cheap key) and how to open it."""
+
+    kind: str
+    key: Callable[[], str | None]
+    open: Callable[[], Snapshot]
+
+
 class Publication:
-    def __init__(self, settings: Settings, snapshot: Snapshot, follow_current: bool) -> None:
+    def __init__(self, settings: Settings, follower: Follower | None, snapshot: Snapshot) -> None:
         self.settings = settings
+        self._follower = follower
         self._snapshot = snapshot
-        self._follow = follow_current
-        self._link = os.readlink(settings.releases / CURRENT) if follow_current else None
+        self._key = follower.key() if follower else None
         self._checked = time.monotonic()
         self._lock = threading.Lock()
 
     @classmethod
     def open(cls, settings: Settings, store: Store | None = None) -> Publication:
-        if store is not None:  # a store given by the caller (tests, remote stores)
-            return cls(settings, _snapshot(settings, store, None), follow_current=False)
-        release = current_release(settings)
-        return cls(settings, _snapshot(settings, release.open_store(), release), follow_current=True)
+        if store is not None:  # a store given by the caller: served as it is
+            return cls(settings, None, _snapshot(settings, store, None))
+        follower = _remote_follower(settings) if settings.store_url else _local_follower(settings)
+        return cls(settings, follower, follower.open())
 
     @property
     def now(self) -> Snapshot:
         """The snapshot to answer this request from."""
-        if self._follow and time.monotonic() - self._checked > 1.0:
-            self._follow_current()
+        if self._follower and time.monotonic() - self._checked > FOLLOW_SECONDS[self._follower.kind]:
+            self._follow()
         return self._snapshot
 
-    def _follow_current(self) -> None:
+    def _follow(self) -> None:
+        assert self._follower is not None
         with self._lock:
             self._checked = time.monotonic()
             try:
-                link = os.readlink(self.settings.releases / CURRENT)
-            except OSError:
+                key = self._follower.key()
+            except (OSError, StoreError) as error:
+                log.warning("cannot tell which release is current, still serving %s: %s",
+                            self._snapshot.info.version, error)
                 return
-            if link == self._link:
+            if key == self._key or key is None:
                 return
             try:
-                release = current_release(self.settings)
-                snapshot = _snapshot(self.settings, release.open_store(), release)
+                snapshot = self._follower.open()
             except (ReleaseError, StoreError) as error:
-                log.error("release %s cannot be served, still serving %s: %s",
-                          link, self._snapshot.info.version, error)
-                self._link = link  # do not retry on every request
+                log.error("release %s cannot be served, still serving %s: %s", key, self._snapshot.info.version, error)
+                self._key = key  # do not retry on every request
                 return
             log.info("now serving release %s (was %s)", snapshot.info.version, self._snapshot.info.version)
-            self._snapshot, self._link = snapshot, link
+            self._snapshot, self._key = snapshot, key
+
+
+def _local_follower(settings: Settings) -> Follower:
+    def key() -> str | None:
+        return os.readlink(settings.releases / CURRENT)
+
+    def open_current() -> Snapshot:
+        release = current_release(settings)
+        return _snapshot(settings, release.open_store(), release)
+    return Follower("local", key, open_current)
+
+
+def _remote_follower(settings: Settings) -> Follower:
+    connection = remote.connection_from(settings)
+
+    def current() -> remote.RemoteStore:
+        view = remote.current_release(connection, settings.base_iri)
+        if view is None:
+            raise StoreError(f"the store {remote.redact(connection.query_url)} holds no release of "
+                             f"<{settings.base_iri}dataset>: run `finhealthkg load --store URL` first")
+        return view
+
+    def key() -> str | None:
+        return current().version
+
+    def open_current() -> Snapshot:
+        view = current()
+        local = next((r for r in list_releases(settings) if r.version == view.version), None)
+        return _snapshot(settings, view, local)
+    return Follower("remote", key, open_current)
 
 
 def _snapshot(settings: Settings, store: Store, release: Release | None) -> Snapshot:
