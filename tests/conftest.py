@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -27,12 +29,13 @@ def copy_sources(destination: Path) -> Path:
     return destination
 
 
-def cli(*args: str, cwd: Path | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+def cli(*args: str, cwd: Path | None = None, timeout: float = 120,
+        env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     """Run the installed `finhealthkg` console script, as a user would."""
     script = Path(sys.executable).parent / "finhealthkg"
     command = [str(script)] if script.exists() else [sys.executable, "-m", "finhealthkg.cli"]
     return subprocess.run([*command, *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=timeout, check=False)
+                          timeout=timeout, check=False, env={**os.environ, **(env or {})})
 
 
 @pytest.fixture
@@ -92,10 +95,69 @@ def running_server(root: Path, releases: Path, *extra: str, workers: int = 1) ->
         log.close()
 
 
+# --- the external store ------------------------------------------------------------------------
+# CI (.ci/run) starts a Virtuoso and names it in FINHEALTHKG_TEST_VIRTUOSO (its query endpoint;
+# updates go to .../sparql-auth as dba). Elsewhere the tests start a scratch Virtuoso of their
+# own when virtuoso-t is installed; without it the Virtuoso cases say why they did not run.
+
+STORES = ("oxigraph", "virtuoso")
+VIRTUOSO_PASSWORD = {"FINHEALTHKG_STORE_PASSWORD": "dba"}  # the scratch database's stock account
+
+
+@dataclass(frozen=True)
+class Virtuoso:
+    query_url: str
+    update_url: str
+
+    def store_args(self) -> tuple[str, ...]:
+        return ("--store", self.query_url, "--update-url", self.update_url, "--user", "dba")
+
+
 @pytest.fixture(scope="session")
-def server(release: Release) -> Iterator[str]:
-    """The repository's release served by the real server; yields e.g. http://127.0.0.1:PORT."""
-    with running_server(REPO, release.path.parent) as url:
+def virtuoso(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Virtuoso]:
+    given = os.environ.get("FINHEALTHKG_TEST_VIRTUOSO")
+    if given:
+        yield Virtuoso(given, os.environ.get("FINHEALTHKG_TEST_VIRTUOSO_UPDATE", given + "-auth"))
+        return
+    if shutil.which("virtuoso-t") is None:
+        pytest.skip("the Virtuoso tests did NOT run: virtuoso-t is not installed here "
+                    "(apt-get install virtuoso-opensource) and FINHEALTHKG_TEST_VIRTUOSO is not set; "
+                    ".ci/run installs and starts Virtuoso, so CI runs them")
+    directory = tmp_path_factory.mktemp("virtuoso")
+    script = REPO / "scripts" / "virtuoso-scratch"
+    started = subprocess.run([str(script), "start", str(directory), str(free_port()), str(free_port())],
+                             capture_output=True, text=True, timeout=120, check=False)
+    if started.returncode != 0:
+        raise RuntimeError(f"scratch Virtuoso did not start: {started.stderr}")
+    url = started.stdout.strip()
+    try:
+        yield Virtuoso(url, url + "-auth")
+    finally:
+        subprocess.run([str(script), "stop", str(directory)], timeout=60, check=False)
+
+
+@contextmanager
+def serving(store: str, root: Path, releases: Path, request: pytest.FixtureRequest,
+            *extra: str) -> Iterator[str]:
+    """The current release of `releases` served from the embedded store or, loaded first,
+    from Virtuoso: the same server, the same URL shape."""
+    if store == "oxigraph":
+        with running_server(root, releases, *extra) as url:
+            yield url
+        return
+    virtuoso: Virtuoso = request.getfixturevalue("virtuoso")
+    loaded = cli("load", "--root", str(root), "--releases", str(releases), *virtuoso.store_args(), *extra,
+                 env=VIRTUOSO_PASSWORD)
+    if loaded.returncode != 0:
+        raise RuntimeError(f"finhealthkg load failed: {loaded.stderr}")
+    with running_server(root, releases, "--store", virtuoso.query_url, *extra) as url:
+        yield url
+
+
+@pytest.fixture(scope="session", params=STORES)
+def server(request: pytest.FixtureRequest, release: Release) -> Iterator[str]:
+    """The repository's release served by the real server, from each store in turn."""
+    with serving(request.param, REPO, release.path.parent, request) as url:
         yield url
 
 

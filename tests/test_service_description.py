@@ -12,7 +12,7 @@ no Accept header (never HTML), JSON-LD when asked, HTML for a browser.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from functools import cache
 
 import pytest
@@ -21,17 +21,15 @@ from rdflib.collection import Collection
 from rdflib.compare import isomorphic
 from rdflib.namespace import RDF
 
-from conftest import running_server
-from test_w3c_protocol import (
+from test_w3c_protocol import (  # noqa: F401 - w3c_server is a fixture used by name
     FIXTURE_GRAPHS,
     MF,
-    PROTOCOL_MANIFEST,
     RDF_TYPES,
     SPARQL11,
     Answer,
-    build_w3c_release,
     require,
     send,
+    w3c_server,
 )
 
 SD_MANIFEST = SPARQL11 / "service-description" / "manifest.ttl"
@@ -68,23 +66,15 @@ def sd_manifest_tests() -> tuple[str, ...]:
 
 # --- servers --------------------------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def w3c_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A release holding the W3C protocol fixture graphs (named graphs only, no default graph data)."""
-    require(PROTOCOL_MANIFEST)
-    root, releases = build_w3c_release(tmp_path_factory.mktemp("w3c-sd"))
-    with running_server(root, releases) as url:
-        yield url
-
-
 @pytest.fixture(params=["repository", "w3c"])
 def which(request: pytest.FixtureRequest) -> str:
     return request.param
 
 
 @pytest.fixture
-def base_url(which: str, request: pytest.FixtureRequest) -> str:
-    return request.getfixturevalue("server" if which == "repository" else "w3c_server")
+def base_url(which: str, server: str, w3c_server: str) -> str:
+    # both servers run for each store (session and module fixtures); `which` picks one
+    return server if which == "repository" else w3c_server
 
 
 def description(base_url: str, accept: str | None = RDF_CLIENT_ACCEPT,

@@ -32,7 +32,7 @@ from rdflib import Graph, Literal, Namespace, URIRef
 from rdflib.collection import Collection
 from rdflib.namespace import RDF, RDFS
 
-from conftest import REPO, cli, running_server
+from conftest import REPO, STORES, cli, serving
 
 W3C = REPO.parent / "shared" / "external" / "w3c-sparql11-protocol"
 SPARQL11 = W3C / "sparql" / "sparql11"
@@ -213,6 +213,9 @@ def w3c_trig() -> str:
     return "\n".join(blocks)
 
 
+W3C_BASE = "http://w3c-protocol.test/"  # the test release's own base IRI
+
+
 def build_w3c_release(directory: Path) -> tuple[Path, Path]:
     """(root, releases) of a release holding only the W3C fixture graphs, built with the CLI."""
     root = directory / "w3c-root"
@@ -220,16 +223,17 @@ def build_w3c_release(directory: Path) -> tuple[Path, Path]:
         (root / part).mkdir(parents=True)
     (root / "data" / "w3c.trig").write_text(w3c_trig(), encoding="utf-8")
     releases = directory / "releases"
-    built = cli("build", "--root", str(root), "--releases", str(releases))
+    built = cli("build", "--root", str(root), "--releases", str(releases), "--base-iri", W3C_BASE)
     assert built.returncode == 0, built.stdout + built.stderr
     return root, releases
 
 
-@pytest.fixture(scope="module")
-def w3c_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+@pytest.fixture(scope="module", params=STORES)
+def w3c_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     require(PROTOCOL_MANIFEST)
+    # its own base IRI: in a shared external store its release pointer is its own
     root, releases = build_w3c_release(tmp_path_factory.mktemp("w3c"))
-    with running_server(root, releases) as url:
+    with serving(request.param, root, releases, request, "--base-iri", W3C_BASE) as url:
         yield url
 
 

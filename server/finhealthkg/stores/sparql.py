@@ -35,6 +35,7 @@ SOLUTIONS = "application/sparql-results+json"
 TRIPLES = "application/n-triples"
 _IRIREF = re.compile(r'<([^<>"{}|^`\\\x00-\x20]*)>')
 _XSD_BOOLEAN = "http://www.w3.org/2001/XMLSchema#boolean"
+_GRAPH_POSITION = re.compile(r"(?i)\b(graph|from|named)\s*$")
 
 
 class StoreRejected(StoreError):
@@ -199,18 +200,23 @@ class RemoteStore:
         pass
 
     def _rewrite(self, sparql: str) -> str:
-        """Graph IRIs of the query to the store's names. Only IRI tokens are touched:
-        strings and comments are skipped; BASE/PREFIX IRIs under .../graph/ move along."""
+        """Graph IRIs of the query to the store's names. Only IRI tokens are touched, never
+        strings or comments. IRIs under .../graph/ name only graphs, so they move wherever
+        they are (BASE and PREFIX too); other graph names (of data/*.trig) may also name
+        things, so they move only right after GRAPH, FROM or NAMED."""
         text = decode_escapes(sparql)
         out: list[str] = []
+        before = ""  # the code just before this token, comments left out
         for kind, token in _tokens(text):
             if kind == "iri":
                 iri = token[1:-1]
                 if iri.startswith(str(GRAPH)):
                     token = f"<{self._prefix}graph/{iri[len(str(GRAPH)):]}>"
-                elif iri in self._extra:
+                elif iri in self._extra and _GRAPH_POSITION.search(before):
                     token = f"<{self._extra[iri]}>"
             out.append(token)
+            if kind != "comment":
+                before = token if token.strip() else before
         return "".join(out)
 
     def _solutions(self, body: bytes, *, boolean: bool) -> Answer:
