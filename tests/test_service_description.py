@@ -72,7 +72,7 @@ def which(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def base_url(which: str, server: str, w3c_server: str) -> str:
+def base_url(which: str, server: str, w3c_server: str) -> str:  # noqa: F811 - the fixture
     # both servers run for each store (session and module fixtures); `which` picks one
     return server if which == "repository" else w3c_server
 
