@@ -18,6 +18,9 @@ from finhealthkg.config import Settings
 from finhealthkg.release import Release, build_release
 
 REPO = Path(__file__).resolve().parents[1]
+# Third-party test material (W3C protocol tests, DCAT-AP shapes) is read where it lives, never
+# copied: beside the repository in ../shared/external, or where FINHEALTHKG_EXTERNAL points.
+EXTERNAL = Path(os.environ.get("FINHEALTHKG_EXTERNAL", REPO.parent / "shared" / "external"))
 SOURCE_DIRS = ("ontology", "shapes", "data")
 
 

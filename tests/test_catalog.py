@@ -34,12 +34,12 @@ from rdflib import Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCTERMS, FOAF, RDF, SH
 from rdflib.term import Node
 
-from conftest import REPO
+from conftest import EXTERNAL, REPO
 from finhealthkg.catalog import SPDX
 from finhealthkg.namespaces import DCAT
 from finhealthkg.release import Release
 
-DCAT_AP = REPO.parent / "shared" / "external" / "dcat-ap"
+DCAT_AP = EXTERNAL / "dcat-ap"
 RELEASE_3_0_0 = DCAT_AP / "releases" / "3.0.0"
 CORE = ("html/shacl/shapes.ttl", "html/shacl/range.ttl")
 TEMPLATE = ("shacl/dcat-ap-SHACL.ttl",)

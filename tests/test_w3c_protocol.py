@@ -32,9 +32,9 @@ from rdflib import Graph, Literal, Namespace, URIRef
 from rdflib.collection import Collection
 from rdflib.namespace import RDF, RDFS
 
-from conftest import REPO, STORES, cli, serving
+from conftest import EXTERNAL, STORES, cli, serving
 
-W3C = REPO.parent / "shared" / "external" / "w3c-sparql11-protocol"
+W3C = EXTERNAL / "w3c-sparql11-protocol"
 SPARQL11 = W3C / "sparql" / "sparql11"
 PROTOCOL_DIR = SPARQL11 / "protocol"
 PROTOCOL_MANIFEST = PROTOCOL_DIR / "manifest.ttl"
