@@ -104,7 +104,7 @@ def shapes(*names: str) -> Graph:
             pytest.skip(
                 f"DCAT-AP 3.0.0 shapes not found: expected {path} (the DCAT-AP test material in "
                 f"{DCAT_AP}, beside the repository {REPO}; see the README.md there). "
-                "The DCAT-AP conformance of catalog.ttl was NOT checked.")
+                "The DCAT-AP conformance of catalog.ttl was NOT checked; set FINHEALTHKG_EXTERNAL to shared/external.")
         graph.parse(path, format="turtle")
     return graph
 

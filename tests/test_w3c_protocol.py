@@ -102,7 +102,8 @@ def require(path: Path) -> None:
     """Skip, saying where the W3C files were expected, when they are absent."""
     if not path.exists():
         pytest.skip(f"W3C SPARQL 1.1 test files not found: expected {path} "
-                    f"(a copy of w3c/rdf-tests sparql/sparql11/ under {W3C}; see its README.md)")
+                    f"(a copy of w3c/rdf-tests sparql/sparql11/ under {W3C}; see its README.md). The W3C protocol "
+                    "tests did NOT run; set FINHEALTHKG_EXTERNAL to the shared/external directory.")
 
 
 # --- the manifest ---------------------------------------------------------------------------------
