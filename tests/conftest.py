@@ -149,7 +149,9 @@ def serving(store: str, root: Path, releases: Path, request: pytest.FixtureReque
             yield url
         return
     virtuoso: Virtuoso = request.getfixturevalue("virtuoso")
-    loaded = cli("load", "--root", str(root), "--releases", str(releases), *virtuoso.store_args(), *extra,
+    shared = [arg for flag, value in zip(extra[::2], extra[1::2], strict=False) if flag == "--base-iri"
+              for arg in (flag, value)]  # the other flags are the server's
+    loaded = cli("load", "--root", str(root), "--releases", str(releases), *virtuoso.store_args(), *shared,
                  env=VIRTUOSO_PASSWORD)
     if loaded.returncode != 0:
         raise RuntimeError(f"finhealthkg load failed: {loaded.stderr}")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import time
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -13,6 +14,8 @@ import requests
 from rdflib import Graph
 from SPARQLWrapper import CSV, JSON, JSONLD, N3, POST, RDFXML, TSV, TURTLE, XML, SPARQLWrapper
 from SPARQLWrapper.SPARQLExceptions import QueryBadFormed
+
+from conftest import REPO, STORES, serving
 
 PREFIXES = """PREFIX fhkg: <https://w3id.org/finhealthkg/def/>
 PREFIX skos: <http://www.w3.org/2004/02/skos/core#>
@@ -300,3 +303,32 @@ def test_relative_iris_resolve_against_the_endpoint(server):
 def test_json_results_are_json(server):
     response = requests.get(server + "/sparql", params={"query": REGIONAL})
     assert json.loads(response.text)["head"]["vars"] == ["centre", "name"]
+
+
+@pytest.mark.parametrize("store", STORES)
+def test_answers_are_capped_at_the_row_limit_and_say_so(release, request, store):
+    query = "SELECT ?s ?p ?o WHERE { ?s ?p ?o } ORDER BY ?s ?p ?o"
+    with serving(store, REPO, release.path.parent, request, "--row-limit", "7") as url:
+        capped = requests.get(url + "/sparql", params={"query": query})
+        assert len(capped.json()["results"]["bindings"]) == 7
+        assert capped.headers["FinHealthKG-Row-Limit"] == "7; truncated"
+        assert "FinHealthKG-Row-Limit" in capped.headers["Access-Control-Expose-Headers"]
+        small = requests.get(url + "/sparql", params={"query": REGIONAL})
+        assert len(small.json()["results"]["bindings"]) == 5
+        assert "FinHealthKG-Row-Limit" not in small.headers
+        csv_rows = requests.get(url + "/sparql", params={"query": query, "format": "csv"}).text.splitlines()
+        assert len(csv_rows) == 8
+
+
+def test_a_query_past_the_time_limit_is_given_up_with_503(release, request):
+    """The external store: the publisher stops waiting at its limit (the embedded store's
+    limit, which must also free the CPU, needs stoppable query workers)."""
+    cartesian = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"
+    with serving("virtuoso", REPO, release.path.parent, request, "--query-timeout", "2") as url:
+        started = time.monotonic()
+        response = requests.get(url + "/sparql", params={"query": cartesian}, timeout=60)
+        elapsed = time.monotonic() - started
+        assert response.status_code == 503
+        assert "limit of 2 s" in response.text
+        assert elapsed < 2 + 1.5
+        assert requests.get(url + "/sparql", params={"query": "ASK {}"}).status_code == 200

@@ -132,6 +132,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=None, help="port (default 8080)")
     serve.add_argument("--workers", type=int, default=None, help="worker processes (default 2)")
     serve.add_argument("--threads", type=int, default=None, help="threads per worker (default 1)")
+    serve.add_argument("--query-timeout", type=int, default=None, help="seconds a query may run (default 30)")
+    serve.add_argument("--row-limit", type=int, default=None, help="rows of a SELECT answer (default 100000)")
     serve.add_argument("--proxy-hops", type=int, default=None,
                        help="trust X-Forwarded-* from this many reverse proxies (default 0)")
     serve.set_defaults(handler=_serve)
@@ -162,7 +164,8 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     from .serve import serve
 
     serve(_store_settings(args, settings).with_overrides(
-        host=args.host, port=args.port, workers=args.workers, threads=args.threads, proxy_hops=args.proxy_hops))
+        host=args.host, port=args.port, workers=args.workers, threads=args.threads, proxy_hops=args.proxy_hops,
+        query_timeout=args.query_timeout, row_limit=args.row_limit))
     return EXIT_OK
 
 

@@ -28,12 +28,14 @@ class Settings:
     threads: int = 1  # per worker; >1 uses gunicorn's gthread workers
     max_body_bytes: int = 1024 * 1024  # larger request bodies get 413
     proxy_hops: int = 0  # reverse proxies in front whose X-Forwarded-* headers are trusted
+    query_timeout: int = 30  # seconds a public query may run
+    row_limit: int = 100_000  # rows of a SELECT answer; beyond it the answer is cut, and says so
     # An external SPARQL 1.1 store instead of the embedded one (see stores/sparql.py)
     store_url: str | None = None  # its query endpoint
     store_update_url: str | None = None  # its update endpoint (default: store_url)
     store_user: str | None = None
     store_password_env: str = "FINHEALTHKG_STORE_PASSWORD"  # the variable holding the password
-    store_timeout: int = 120  # seconds for one request to the store
+    store_timeout: int = 120  # seconds for one update request to the store (loading)
     store_max_request_bytes: int = 1024 * 1024  # largest update body sent while loading
     keep: int = 3  # releases kept in the external store
 

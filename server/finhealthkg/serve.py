@@ -28,7 +28,7 @@ class PublisherServer(BaseApplication):
             "accesslog": "-",
             "errorlog": "-",
             "loglevel": "info",
-            "timeout": 120,
+            "timeout": max(120, s.query_timeout + 30),  # a worker past this is killed
             "graceful_timeout": 30,
             "preload_app": False,  # each worker opens the store itself
             "proc_name": "finhealthkg",

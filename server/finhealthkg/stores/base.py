@@ -20,6 +20,10 @@ class StoreError(Exception):
     """The store cannot be opened or does not answer; the message says which and why."""
 
 
+class QueryTimeout(StoreError):
+    """A query ran past the publisher's time limit and was given up."""
+
+
 @dataclass(frozen=True)
 class QueryDataset:
     """The RDF dataset of one query (SPARQL 1.1 Protocol default-graph-uri / named-graph-uri).

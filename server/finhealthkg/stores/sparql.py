@@ -27,7 +27,7 @@ from SPARQLWrapper.SPARQLExceptions import SPARQLWrapperException
 
 from ..namespaces import DATASET_GRAPHS, GRAPH
 from ..query_policy import decode_escapes
-from .base import Answer, QueryDataset, StoreError
+from .base import Answer, QueryDataset, QueryTimeout, StoreError
 
 POINTER_GRAPH = str(GRAPH) + "releases"  # which release is current; never rewritten
 EMPTY_GRAPH = "urn:finhealthkg:empty"  # names no graph: an empty default or named graph
@@ -59,7 +59,8 @@ class Connection:
     update_url: str
     user: str | None = None
     password: str | None = field(default=None, repr=False)
-    timeout: float = 120.0
+    timeout: float = 120.0  # an update request (loading)
+    query_timeout: float = 30.0  # a query: the publisher's limit for public queries
     query_auth: bool = False  # send the credentials with queries too (a private read endpoint)
 
     def __repr__(self) -> str:
@@ -74,7 +75,7 @@ class Connection:
         client.setQuery(text)
         client.setOnlyConneg(True)  # no format= parameters: Accept decides
         client.addCustomHttpHeader("Accept", accept)
-        client.setTimeout(int(self.timeout))
+        client.setTimeout(max(1, round(self.query_timeout)))
         for graph in default_graphs:
             client.addDefaultGraph(graph)
         for graph in named_graphs:
@@ -89,6 +90,10 @@ class Connection:
             raise StoreRejected(f"the store {redact(self.query_url)} refused the query: "
                                 f"{_first_lines(str(error))}") from None
         except (urllib.error.URLError, OSError) as error:
+            reason = getattr(error, "reason", error)
+            if isinstance(reason, TimeoutError) or isinstance(error, TimeoutError) or "timed out" in str(reason):
+                raise QueryTimeout(f"the query ran longer than the limit of {self.query_timeout:g} s "
+                                   "and was stopped") from None
             raise StoreError(f"the store {redact(self.query_url)} does not answer: "
                              f"{type(error).__name__}") from None
 
@@ -330,4 +335,5 @@ def connection_from(settings) -> Connection:  # noqa: ANN001 - Settings (no impo
             raise StoreError(f"--user {settings.store_user} needs its password in the environment variable "
                              f"{settings.store_password_env} (set it, or name another with --password-env)")
     return Connection(query_url=settings.store_url, update_url=settings.store_update_url or settings.store_url,
-                      user=settings.store_user, password=password, timeout=float(settings.store_timeout))
+                      user=settings.store_user, password=password, timeout=float(settings.store_timeout),
+                      query_timeout=float(settings.query_timeout))

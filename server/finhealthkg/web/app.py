@@ -14,7 +14,7 @@ from .publication import EXTENSION, Publication, served
 
 RELEASE_HEADER = "FinHealthKG-Release"
 CORS_EXPOSED = ", ".join(["ETag", "Last-Modified", "Link", "Content-Location", "Content-Length",
-                          "Content-Range", "Accept-Ranges", "Vary", RELEASE_HEADER])
+                          "Content-Range", "Accept-Ranges", "Vary", RELEASE_HEADER, "FinHealthKG-Row-Limit"])
 
 
 def create_app(settings: Settings, store: Store | None = None) -> Flask:

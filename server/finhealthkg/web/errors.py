@@ -11,6 +11,9 @@ from xml.sax.saxutils import escape
 from flask import Flask, Response, render_template, request
 from werkzeug.exceptions import HTTPException
 
+from ..stores.base import QueryTimeout, StoreError
+from ..stores.sparql import StoreRejected
+
 if TYPE_CHECKING:
     from .negotiation import Format
 
@@ -85,6 +88,20 @@ def register_error_handlers(app: Flask) -> None:
         }
         message = messages.get(error.code or 500, error.description or "")
         return render_error(error.code or 500, error.name, message, headers)
+
+    @app.errorhandler(QueryTimeout)
+    def timeout(error: QueryTimeout) -> Response:
+        return render_error(503, "Service Unavailable", str(error), {"Retry-After": "60"})
+
+    @app.errorhandler(StoreRejected)
+    def rejected(error: StoreRejected) -> Response:
+        return render_error(400, "Bad Request", str(error))
+
+    @app.errorhandler(StoreError)
+    def store_down(error: StoreError) -> Response:
+        log.error("store error on %s %s: %s", request.method, request.path, error)
+        return render_error(503, "Service Unavailable", f"the store behind this endpoint did not answer: {error}",
+                            {"Retry-After": "30"})
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception) -> Response:

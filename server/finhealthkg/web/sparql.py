@@ -12,10 +12,11 @@ from .errors import BadRequest, ReadOnly
 from .negotiation import BOOLEAN_FORMATS, RDF_FORMATS, SOLUTION_FORMATS, negotiate
 from .protocol import READ_ONLY, ProtocolRequest, read_request
 from .publication import publication, served
-from .serialize import answer_bytes
+from .serialize import answer_bytes, capped
 from .service_description import service_description
 
 blueprint = Blueprint("sparql", __name__)
+ROW_LIMIT_HEADER = "FinHealthKG-Row-Limit"
 
 
 @blueprint.route("/sparql", methods=["GET", "POST"])
@@ -48,7 +49,12 @@ def endpoint() -> Response:
     else:
         offers = RDF_FORMATS
     fmt = negotiate(offers, protocol.format)
+    truncated = False
+    if isinstance(answer, pyoxigraph.QuerySolutions):
+        answer, truncated = capped(answer, publication().settings.row_limit)
     response = Response(answer_bytes(answer, fmt), content_type=fmt.content_type)
+    if truncated:  # the answer says it was cut, and where
+        response.headers[ROW_LIMIT_HEADER] = f"{publication().settings.row_limit}; truncated"
     response.vary.add("Accept")
     return _cached(response, etag, snapshot.info)
 
