@@ -105,7 +105,8 @@ def test_describe(server):
     ("application/json", "application/sparql-results+json"),
     ("*/*", "application/sparql-results+json"),
     (None, "application/sparql-results+json"),
-    ("text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8", "application/sparql-results+xml"),
+    ("text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8", "text/html; charset=utf-8"),
+    ("application/xml;q=0.9,*/*;q=0.8", "application/sparql-results+xml"),
 ])
 def test_select_negotiates_accept(server, accept, expected):
     headers = {"Accept": accept} if accept else {}

@@ -3,6 +3,8 @@ carries (CORS, the release version), errors mapped to statuses in one place."""
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from flask import Flask, Response, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -10,6 +12,7 @@ from ..config import Settings
 from ..stores import Store
 from . import description, downloads, resources, sparql
 from .errors import register_error_handlers
+from .i18n import LANGUAGES, NAMES, language, remember, words
 from .publication import EXTENSION, Publication, served
 
 RELEASE_HEADER = "FinHealthKG-Release"
@@ -27,10 +30,22 @@ def create_app(settings: Settings, store: Store | None = None) -> Flask:
     for module in (sparql, resources, downloads, description):
         app.register_blueprint(module.blueprint)
     app.after_request(_common_headers)
+    app.context_processor(_page_words)
     if settings.proxy_hops:  # behind TLS-terminating proxies: the public scheme and host
         hops = settings.proxy_hops
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)  # type: ignore
     return app
+
+
+def _page_words() -> dict:
+    """What every page template knows: the reader's language and the words in it."""
+    lang = language()
+    links = []
+    for code in LANGUAGES:  # the same page in another language: every other parameter kept
+        args = request.args.to_dict(flat=False)
+        args["lang"] = [code]
+        links.append((code, NAMES[code], f"{request.path}?{urlencode(args, doseq=True)}"))
+    return {"lang": lang, "words": words(lang), "languages": links}
 
 
 def _common_headers(response: Response) -> Response:
@@ -43,6 +58,10 @@ def _common_headers(response: Response) -> Response:
             "Access-Control-Request-Headers", "Accept, Content-Type, If-None-Match, Range")
         headers["Access-Control-Max-Age"] = "86400"
     headers.setdefault("X-Content-Type-Options", "nosniff")
+    if response.mimetype == "text/html":  # pages speak the reader's language
+        response.vary.add("Accept-Language")
+        response.vary.add("Cookie")
+        remember(response)
     try:
         headers[RELEASE_HEADER] = served().info.version
     except RuntimeError:  # outside an app context (should not happen)

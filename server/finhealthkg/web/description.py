@@ -4,10 +4,15 @@
 from __future__ import annotations
 
 from flask import Blueprint, Response, redirect, render_template, request
+from rdflib import Graph
 
-from ..namespaces import CATALOG_GRAPH, VOID_GRAPH
+from ..namespaces import CATALOG_GRAPH, VOID, VOID_GRAPH
+from .diagram import network
+from .examples import EXAMPLES
+from .i18n import language
 from .negotiation import HTML, JSONLD, NTRIPLES, RDFXML, TURTLE, negotiate
-from .publication import served
+from .pages import Labeller
+from .publication import publication, served
 from .serialize import graph_bytes
 
 blueprint = Blueprint("description", __name__)
@@ -29,14 +34,45 @@ def dataset() -> Response:
     return redirect("/catalog", code=303)
 
 
+INTRO = {
+    "en": ("Finnish health-sector growth strategy knowledge graph",
+           "The Ministry of Social Affairs and Health, the Personalized Medicine flagship project, the national "
+           "centres of excellence, the Finnish Biobank Cooperative and its biobanks, the regional cancer centres "
+           "and Health Campus Turku as linked data, with a source for every thing."),
+    "fi": ("Suomen terveysalan kasvustrategian tietoverkko",
+           "Sosiaali- ja terveysministeriö, Yksilöllistetty lääketiede -kärkihanke, kansalliset osaamiskeskukset, "
+           "Biopankkien Osuuskunta Suomi ja sen biopankit, alueelliset syöpäkeskukset ja Terveyskampus Turku "
+           "linkitettynä datana, jokaiselle asialle lähde."),
+    "sv": ("Kunskapsgrafen över tillväxtstrategin för hälsobranschen i Finland",
+           "Social- och hälsovårdsministeriet, spetsprojektet för individualiserad medicin, de nationella "
+           "kompetenscentren, Finlands biobankskooperativ och dess biobanker, de regionala cancercentren och "
+           "Hälsocampus Åbo som länkade data, med en källa för varje sak."),
+}
+LEGEND = (("ministry", "id/organization-kind/ministry"), ("strategy", "def/Strategy"), ("centre",
+          "def/NationalCentreOfExcellence"), ("regional", "def/RegionalCentre"), ("biobank", "def/Biobank"),
+          ("campus", "def/CampusNetwork"))
+
+
 @blueprint.route("/")
 def home() -> Response:
     fmt = negotiate((HTML, *RDF_OFFERS), request.args.get("format"))
     if fmt is not HTML:
         return _graph(str(CATALOG_GRAPH), fmt)
-    snapshot = served()
-    response = Response(render_template("home.html", title="finhealthkg", release=snapshot.info),
-                        content_type=HTML.content_type)
+    snapshot, lang = served(), language()
+    label = Labeller(snapshot, Graph(), lang)
+    base = publication().settings.base_iri
+    label.prefetch([base + path for _, path in LEGEND])
+    diagram = snapshot.memo(f"network:{lang}", lambda: network(snapshot, lang, label))
+    heading, intro = INTRO[lang]
+    page = render_template(
+        "home.html", title=heading, heading=heading, intro=intro, release=snapshot.info,
+        classes=sum(1 for _ in snapshot.graph(str(VOID_GRAPH)).objects(None, VOID.classPartition)),
+        diagram=snapshot.memo(f"network-svg:{lang}", diagram.svg),
+        relations=[(diagram.nodes[a], text, diagram.nodes[b]) for a, b, text in diagram.edges],
+        diagram_summary={"en": "The network as text", "fi": "Verkosto tekstinä", "sv": "Nätverket som text"}[lang],
+        legend=[(kind, label.text(base + path)) for kind, path in LEGEND],
+        examples=EXAMPLES)
+    response = Response(page, content_type=HTML.content_type)
     response.vary.add("Accept")
     return response
 

@@ -16,6 +16,7 @@ from rdflib.namespace import OWL
 
 from ..namespaces import KINDS, ONTOLOGY_GRAPH, SHAPES_GRAPH
 from .errors import NotFound
+from .i18n import language
 from .negotiation import DOCUMENT_FORMATS, HTML, Format, negotiate
 from .pages import description_page
 from .publication import Snapshot, publication, served
@@ -139,7 +140,7 @@ def _respond(snapshot: Snapshot, iri: str, path: str, fmt: Format | None, graph:
     if fmt is None:
         response.vary.add("Accept")
         response.headers["Content-Location"] = dict((f.name, u) for f, u in _alternates(path))[chosen.name]
-    response.set_etag(f"{snapshot.info.version}-{chosen.name}")
+    response.set_etag(f"{snapshot.info.version}-{chosen.name}" + (f"-{language()}" if chosen is HTML else ""))
     response.last_modified = snapshot.info.modified
     response.cache_control.public = True
     response.cache_control.max_age = 300

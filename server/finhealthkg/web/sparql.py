@@ -9,7 +9,8 @@ from flask import Blueprint, Response, request
 
 from ..query_policy import QueryRefused, UpdateRefused, check_query, is_update
 from .errors import BadRequest, ReadOnly
-from .negotiation import BOOLEAN_FORMATS, RDF_FORMATS, SOLUTION_FORMATS, negotiate
+from .negotiation import BOOLEAN_FORMATS, HTML, RDF_FORMATS, SOLUTION_FORMATS, negotiate
+from .pages import results_page
 from .protocol import READ_ONLY, ProtocolRequest, read_request
 from .publication import publication, served
 from .serialize import answer_bytes, capped
@@ -42,17 +43,23 @@ def endpoint() -> Response:
         if is_update(protocol.query):
             raise ReadOnly(READ_ONLY) from None
         raise BadRequest(f"the query does not parse: {error}") from None
+    # HTML comes last: only a client that prefers it (a browser) gets a page, never a default
     if isinstance(answer, pyoxigraph.QuerySolutions):
-        offers = SOLUTION_FORMATS
+        offers = (*SOLUTION_FORMATS, HTML)
     elif isinstance(answer, pyoxigraph.QueryBoolean):
-        offers = BOOLEAN_FORMATS
+        offers = (*BOOLEAN_FORMATS, HTML)
     else:
-        offers = RDF_FORMATS
+        offers = (*RDF_FORMATS, HTML)
     fmt = negotiate(offers, protocol.format)
     truncated = False
+    limit = publication().settings.row_limit
     if isinstance(answer, pyoxigraph.QuerySolutions):
-        answer, truncated = capped(answer, publication().settings.row_limit)
-    response = Response(answer_bytes(answer, fmt), content_type=fmt.content_type)
+        answer, truncated = capped(answer, limit)
+    if fmt is HTML:
+        body = results_page(protocol.query, answer, truncated=truncated, limit=limit)
+    else:
+        body = answer_bytes(answer, fmt)
+    response = Response(body, content_type=fmt.content_type)
     if truncated:  # the answer says it was cut, and where
         response.headers[ROW_LIMIT_HEADER] = f"{publication().settings.row_limit}; truncated"
     response.vary.add("Accept")
