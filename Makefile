@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 HOST   ?= 127.0.0.1
 PORT   ?= 8080
 
-.PHONY: install validate build serve test lint bench clean
+.PHONY: install validate build serve test lint bench screenshots clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,10 @@ serve: build
 
 test: install
 	$(BIN)/python -m pytest
+
+# Updates the screenshots README shows, from the browser tests' own steps.
+screenshots: install
+	FINHEALTHKG_SCREENSHOTS=docs/screenshots $(BIN)/python -m pytest tests/test_browser.py -k home_diagram
 
 lint: install
 	$(BIN)/ruff check server tests bench
