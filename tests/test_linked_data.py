@@ -70,7 +70,9 @@ def test_document_html_shows_label_type_properties_and_alternates(server):
     assert "University of Turku" in page
     for suffix in ("ttl", "jsonld", "nt", "rdf"):
         assert f'href="/doc/organization/auria-biobank.{suffix}"' in page
-    assert get(server, "/doc/organization/auria-biobank.html").text == page
+    def main(html: str) -> str:  # the language switcher links to the URL asked, suffix or not
+        return html[html.index("<main"):html.index("</main>")]
+    assert main(get(server, "/doc/organization/auria-biobank.html").text) == main(page)
 
 
 def test_link_header_lists_alternates(server):

@@ -50,6 +50,9 @@ def document(kind: str, name: str) -> Response:
 @blueprint.route("/def/")
 def vocabulary() -> Response:
     snapshot = served()
+    if negotiate(DOCUMENT_FORMATS, request.args.get("format")) is HTML:  # the documentation for people
+        from .vocabulary import vocabulary_response
+        return vocabulary_response(snapshot, _alternates("/def/"), negotiated=True)
     ontology = str(ONTOLOGY_GRAPH)
     return _whole_graph(snapshot, ontology, "/def/", publication().settings.base_iri + "def/")
 
@@ -69,6 +72,9 @@ def term(name: str) -> Response:
 
 @blueprint.route("/shapes/")
 def shapes() -> Response:
+    if negotiate(DOCUMENT_FORMATS, request.args.get("format")) is HTML:  # "what a valid X looks like"
+        from .vocabulary import shapes_response
+        return shapes_response(served(), _alternates("/shapes/"), negotiated=True)
     return _whole_graph(served(), str(SHAPES_GRAPH), "/shapes/", publication().settings.base_iri + "shapes/")
 
 
@@ -80,6 +86,9 @@ def shape(name: str) -> Response:
     graph = snapshot.graph(str(SHAPES_GRAPH))
     if (iri, None, None) not in graph:
         raise NotFound(f"<{iri}> is not a shape of this dataset")
+    if (fmt or negotiate(DOCUMENT_FORMATS, request.args.get("format"))) is HTML:
+        from .vocabulary import shape_response
+        return shape_response(snapshot, str(iri), _alternates(f"/shapes/{shape_name}"), negotiated=fmt is None)
     described = snapshot.memo(f"cbd:{iri}", lambda: graph.cbd(iri))  # with its blank nodes
     return _respond(snapshot, str(iri), f"/shapes/{shape_name}", fmt, described)
 

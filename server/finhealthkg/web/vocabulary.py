@@ -1,0 +1,822 @@
+"""The vocabulary (/def/) and the SHACL shapes (/shapes/, /shapes/<Name>) as pages for people,
+in the reader's language, built from the ontology and shapes graphs of the release being
+served; how often each class and property is used comes from SPARQL over the release's data.
+
+Everything a page shows is worked out once per release and language (Snapshot.memo); the
+templates only lay it out: vocabulary.html, shapes.html and shape.html (one shape, a macro).
+"""
+
+from __future__ import annotations
+
+import re
+import textwrap
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from flask import Response, render_template, request
+from rdflib import Graph, Literal, URIRef
+from rdflib.collection import Collection
+from rdflib.namespace import DCTERMS, OWL, RDF, RDFS, SH, SKOS
+from rdflib.term import Node
+
+from ..namespaces import ONTOLOGY_GRAPH, PREFIXES, SHAPES_GRAPH
+from . import i18n
+from .errors import NotFound
+from .negotiation import HTML, Format
+from .pages import local_url, short
+from .publication import Snapshot, publication
+
+VANN = "http://purl.org/vocab/vann/"
+TERM_KINDS = (OWL.Class, OWL.ObjectProperty, OWL.DatatypeProperty)
+LICENCES = {  # licence IRIs a reader recognises by name
+    "https://creativecommons.org/licenses/by/4.0/": "Creative Commons Attribution 4.0 (CC BY 4.0)",
+    "http://creativecommons.org/licenses/by/4.0/": "Creative Commons Attribution 4.0 (CC BY 4.0)",
+    "https://creativecommons.org/publicdomain/zero/1.0/": "CC0 1.0",
+}
+
+# The words of these pages, in English, Finnish and Swedish; {x} is filled in.
+WORDS: dict[str, dict[str, str]] = {
+    "contents": {"en": "Contents", "fi": "Sisällys", "sv": "Innehåll"},
+    "about": {"en": "About this vocabulary", "fi": "Tietoa sanastosta", "sv": "Om vokabulären"},
+    "iri": {"en": "IRI", "fi": "IRI", "sv": "IRI"},
+    "version": {"en": "Version", "fi": "Versio", "sv": "Version"},
+    "version_iri": {"en": "Version IRI", "fi": "Version IRI", "sv": "Versionens IRI"},
+    "licence": {"en": "Licence", "fi": "Lisenssi", "sv": "Licens"},
+    "creator": {"en": "Creator", "fi": "Tekijä", "sv": "Upphov"},
+    "publisher": {"en": "Publisher", "fi": "Julkaisija", "sv": "Utgivare"},
+    "modified": {"en": "Last modified", "fi": "Viimeksi muutettu", "sv": "Senast ändrad"},
+    "prefix": {"en": "Preferred prefix", "fi": "Suositeltu etuliite", "sv": "Föredraget prefix"},
+    "reuses": {"en": "Reused vocabularies", "fi": "Uudelleenkäytetyt sanastot", "sv": "Återanvända vokabulärer"},
+    "classes": {"en": "Classes", "fi": "Luokat", "sv": "Klasser"},
+    "object_properties": {"en": "Object properties", "fi": "Objektiominaisuudet", "sv": "Objektegenskaper"},
+    "datatype_properties": {"en": "Datatype properties", "fi": "Tietotyyppiominaisuudet",
+                            "sv": "Datatypsegenskaper"},
+    "labels": {"en": "Labels", "fi": "Nimet", "sv": "Etiketter"},
+    "definition": {"en": "Definition", "fi": "Määritelmä", "sv": "Definition"},
+    "subclass_of": {"en": "Subclass of", "fi": "Yläluokka", "sv": "Underklass till"},
+    "subclasses": {"en": "Subclasses", "fi": "Alaluokat", "sv": "Underklasser"},
+    "domain_of": {"en": "Properties of this class (their domain)", "fi": "Luokan ominaisuudet (niiden lähtöjoukko)",
+                  "sv": "Klassens egenskaper (deras domän)"},
+    "range_of": {"en": "Value of (range of)", "fi": "Arvona ominaisuuksissa (niiden arvojoukko)",
+                 "sv": "Värde för (värdemängd för)"},
+    "instances": {"en": "Instances in this release", "fi": "Ilmentymiä tässä julkaisussa",
+                  "sv": "Instanser i denna version"},
+    "shape": {"en": "Shape", "fi": "Muoto", "sv": "Form"},
+    "also_checked": {"en": "Also checked by", "fi": "Tarkistetaan myös muodoilla", "sv": "Kontrolleras också av"},
+    "domain": {"en": "Domain", "fi": "Lähtöjoukko", "sv": "Domän"},
+    "range": {"en": "Range", "fi": "Arvojoukko", "sv": "Värdemängd"},
+    "subproperty_of": {"en": "Sub-property of", "fi": "Yläominaisuus", "sv": "Underegenskap till"},
+    "characteristics": {"en": "Characteristics", "fi": "Piirteet", "sv": "Kännetecken"},
+    "triples": {"en": "Triples using it in this release", "fi": "Sitä käyttäviä kolmikkoja tässä julkaisussa",
+                "sv": "Tripler som använder den i denna version"},
+    "checked_by": {"en": "Checked by the shapes", "fi": "Tarkistetaan muodoissa", "sv": "Kontrolleras av formerna"},
+    "as_data": {"en": "This page as data", "fi": "Tämä sivu datana", "sv": "Sidan som data"},
+    "shapes_title": {"en": "SHACL shapes", "fi": "SHACL-muodot", "sv": "SHACL-former"},
+    "shapes_intro": {
+        "en": "Each shape says what a valid thing of one kind looks like. Every release is checked against "
+              "these shapes before it is published.",
+        "fi": "Kukin muoto kertoo, millainen tietynlaisen asian kelvollinen kuvaus on. Jokainen julkaisu "
+              "tarkistetaan näitä muotoja vasten ennen kuin se julkaistaan.",
+        "sv": "Varje form beskriver hur en giltig sak av ett visst slag ser ut. Varje version kontrolleras "
+              "mot formerna innan den publiceras."},
+    "all_shapes": {"en": "All the shapes", "fi": "Kaikki muodot", "sv": "Alla former"},
+    "vocabulary_link": {"en": "The vocabulary", "fi": "Sanasto", "sv": "Vokabulären"},
+    "valid": {"en": "What a valid {x} looks like", "fi": "Millainen on kelvollinen {x}",
+              "sv": "Så ser en giltig {x} ut"},
+    "applies_to": {"en": "Applies to", "fi": "Koskee", "sv": "Gäller"},
+    "every": {"en": "every {x}", "fi": "kaikkia luokan {x} jäseniä", "sv": "varje {x}"},
+    "including": {"en": "including {x}", "fi": "mukaan lukien {x}", "sv": "inklusive {x}"},
+    "subjects_of": {"en": "everything that has {x}", "fi": "kaikkea, jolla on {x}", "sv": "allt som har {x}"},
+    "objects_of": {"en": "every value of {x}", "fi": "kaikkia ominaisuuden {x} arvoja", "sv": "varje värde för {x}"},
+    "sparql_target": {"en": "the nodes this SPARQL query selects", "fi": "tämän SPARQL-kyselyn valitsemia solmuja",
+                      "sv": "de noder som denna SPARQL-fråga väljer"},
+    "no_target": {"en": "No target of its own; used by {x}.", "fi": "Ei omaa kohdetta; käytössä muodoissa {x}.",
+                  "sv": "Inget eget mål; används av {x}."},
+    "itself": {"en": "The thing itself", "fi": "Kohde itse", "sv": "Själva saken"},
+    "properties": {"en": "Properties", "fi": "Ominaisuudet", "sv": "Egenskaper"},
+    "property": {"en": "Property", "fi": "Ominaisuus", "sv": "Egenskap"},
+    "how_many": {"en": "How many", "fi": "Montako", "sv": "Hur många"},
+    "value": {"en": "Value", "fi": "Arvo", "sv": "Värde"},
+    "languages": {"en": "Languages", "fi": "Kielet", "sv": "Språk"},
+    "message": {"en": "Message when it is not so", "fi": "Ilmoitus, jos näin ei ole",
+                "sv": "Meddelande om så inte är fallet"},
+    "rules": {"en": "Rules across several things (SHACL-SPARQL)", "fi": "Useaa asiaa koskevat säännöt (SHACL-SPARQL)",
+              "sv": "Regler över flera saker (SHACL-SPARQL)"},
+    "query": {"en": "The SPARQL query of this rule", "fi": "Säännön SPARQL-kysely", "sv": "Regelns SPARQL-fråga"},
+    "target_query": {"en": "The SPARQL query of the target", "fi": "Kohteen SPARQL-kysely",
+                     "sv": "Målets SPARQL-fråga"},
+    # how many
+    "exactly_one": {"en": "exactly one", "fi": "täsmälleen yksi", "sv": "exakt en"},
+    "exactly": {"en": "exactly {n}", "fi": "täsmälleen {n}", "sv": "exakt {n}"},
+    "at_least_one": {"en": "at least one", "fi": "vähintään yksi", "sv": "minst en"},
+    "at_least": {"en": "at least {n}", "fi": "vähintään {n}", "sv": "minst {n}"},
+    "at_most_one": {"en": "at most one", "fi": "enintään yksi", "sv": "högst en"},
+    "at_most": {"en": "at most {n}", "fi": "enintään {n}", "sv": "högst {n}"},
+    "between": {"en": "{n} to {m}", "fi": "{n}–{m}", "sv": "{n}–{m}"},
+    "any_number": {"en": "any number", "fi": "kuinka monta tahansa", "sv": "hur många som helst"},
+    "one_per_language": {"en": "at most one per language", "fi": "enintään yksi kullakin kielellä",
+                         "sv": "högst en per språk"},
+    "only_in": {"en": "only {x}", "fi": "vain {x}", "sv": "endast {x}"},
+    "or": {"en": " or ", "fi": " tai ", "sv": " eller "},
+    # what kind of value
+    "langstring": {"en": "a text with a language tag ({x})", "fi": "kielikoodilla merkitty teksti ({x})",
+                   "sv": "en text med språkkod ({x})"},
+    "datatype": {"en": "a literal of type {x}", "fi": "literaali, tyyppiä {x}", "sv": "en literal av typen {x}"},
+    "instance_of": {"en": "an instance of {x}", "fi": "luokan {x} ilmentymä", "sv": "en instans av {x}"},
+    "one_of": {"en": "one of: {x}", "fi": "yksi näistä: {x}", "sv": "ett av: {x}"},
+    "has_value": {"en": "the value {x}", "fi": "arvo {x}", "sv": "värdet {x}"},
+    "pattern": {"en": "matching the pattern {x}", "fi": "joka vastaa hahmoa {x}", "sv": "som matchar mönstret {x}"},
+    "min_length": {"en": "at least {n} characters", "fi": "vähintään {n} merkkiä", "sv": "minst {n} tecken"},
+    "max_length": {"en": "at most {n} characters", "fi": "enintään {n} merkkiä", "sv": "högst {n} tecken"},
+    "conforms_to": {"en": "conforming to the shape {x}", "fi": "joka noudattaa muotoa {x}",
+                    "sv": "som följer formen {x}"},
+    "either": {"en": "either {x}", "fi": "joko {x}", "sv": "antingen {x}"},
+    "any_value": {"en": "any value", "fi": "mikä tahansa arvo", "sv": "vilket värde som helst"},
+    "any_of": {"en": "any of {x}", "fi": "mikä tahansa näistä: {x}", "sv": "någon av {x}"},
+    "inverse_of": {"en": "inverse of {x}", "fi": "käänteinen: {x}", "sv": "omvänd {x}"},
+    "IRI": {"en": "an IRI", "fi": "IRI-tunniste", "sv": "en IRI"},
+    "Literal": {"en": "a literal", "fi": "literaali", "sv": "en literal"},
+    "BlankNode": {"en": "a blank node", "fi": "tyhjä solmu", "sv": "en tom nod"},
+    "BlankNodeOrIRI": {"en": "a blank node or an IRI", "fi": "tyhjä solmu tai IRI", "sv": "en tom nod eller en IRI"},
+    "BlankNodeOrLiteral": {"en": "a blank node or a literal", "fi": "tyhjä solmu tai literaali",
+                           "sv": "en tom nod eller en literal"},
+    "IRIOrLiteral": {"en": "an IRI or a literal", "fi": "IRI tai literaali", "sv": "en IRI eller en literal"},
+}
+LANGUAGE_NAMES = {
+    "en": {"en": "English", "fi": "Finnish", "sv": "Swedish"},
+    "fi": {"en": "englanti", "fi": "suomi", "sv": "ruotsi"},
+    "sv": {"en": "engelska", "fi": "finska", "sv": "svenska"},
+}
+IN_LANGUAGE = {
+    "en": {"en": "in English", "fi": "in Finnish", "sv": "in Swedish"},
+    "fi": {"en": "englanniksi", "fi": "suomeksi", "sv": "ruotsiksi"},
+    "sv": {"en": "på engelska", "fi": "på finska", "sv": "på svenska"},
+}
+
+
+@dataclass(frozen=True)
+class Text:
+    """A text and its language (None: the page's language or none)."""
+
+    text: str
+    lang: str | None = None
+    kind: str = "text"
+
+
+@dataclass(frozen=True)
+class Link:
+    text: str
+    href: str
+    lang: str | None = None
+    code: bool = False  # a prefixed name or an IRI, shown as code
+    title: str | None = None
+    kind: str = "link"
+
+
+@dataclass(frozen=True)
+class Code:
+    text: str
+    kind: str = "code"
+
+
+Fragment = str | Text | Link | Code  # a phrase is a list of fragments
+
+
+def words(lang: str) -> dict[str, str]:
+    return {key: texts.get(lang, texts["en"]) for key, texts in WORDS.items()}
+
+
+def phrase(template: str, **values: Fragment | list[Fragment]) -> list[Fragment]:
+    """`template` with its {names} replaced by fragments (or lists of them)."""
+    out: list[Fragment] = []
+    for i, part in enumerate(re.split(r"\{(\w+)\}", template)):
+        if i % 2 == 0:
+            if part:
+                out.append(part)
+        else:
+            value = values[part]
+            out.extend(value if isinstance(value, list) else [value])
+    return out
+
+
+def joined(items: Iterable[list[Fragment]], separator: str = ", ") -> list[Fragment]:
+    out: list[Fragment] = []
+    for i, item in enumerate(items):
+        if i:
+            out.append(separator)
+        out.extend(item)
+    return out
+
+
+def plain(fragments: list[Fragment]) -> str:
+    return "".join(f if isinstance(f, str) else f.text for f in fragments)
+
+
+def pick(literals: Iterable[Node], lang: str, untagged: str | None = None) -> Text | None:
+    """The literal in the reader's language, else in the next preferred one, else untagged
+    (said to be in `untagged`), else any."""
+    found: dict[str, Literal] = {}
+    for literal in literals:
+        if isinstance(literal, Literal):
+            found.setdefault(literal.language or "", literal)
+    for code in (*i18n.preference(lang), ""):
+        if code in found:
+            return Text(str(found[code]), code or untagged)
+    if found:
+        code = sorted(found)[0]
+        return Text(str(found[code]), code or untagged)
+    return None
+
+
+def all_languages(literals: Iterable[Node], lang: str) -> list[Text]:
+    """Every language's literal, the reader's first, then the order of preference."""
+    order = {code: i for i, code in enumerate(i18n.preference(lang))}
+    texts = [Text(str(lit), lit.language) for lit in literals if isinstance(lit, Literal)]
+    return sorted(texts, key=lambda t: (order.get(t.lang or "", len(order)), t.lang or "", t.text))
+
+
+def local_name(iri: str, namespace: str) -> str:
+    return iri[len(namespace):]
+
+
+class Context:
+    """What both pages need: the graphs, the declared terms, labels, and how to link to things."""
+
+    def __init__(self, snapshot: Snapshot, lang: str) -> None:
+        base = publication().settings.base_iri
+        self.lang = lang
+        self.words = words(lang)
+        self.namespace = base + "def/"
+        self.shapes_namespace = base + "shapes/"
+        self.ontology = snapshot.graph(str(ONTOLOGY_GRAPH))
+        self.shapes = snapshot.graph(str(SHAPES_GRAPH))
+        self.terms: dict[URIRef, URIRef] = {}  # declared term -> its kind
+        for kind in TERM_KINDS:
+            for term in self.ontology.subjects(RDF.type, kind):
+                if isinstance(term, URIRef) and str(term).startswith(self.namespace) \
+                        and len(str(term)) > len(self.namespace):
+                    self.terms.setdefault(term, kind)
+        self.node_shapes = sorted((s for s in set(self.shapes.subjects(RDF.type, SH.NodeShape))
+                                   if isinstance(s, URIRef)), key=str)
+        self.data_labels = self._data_labels(snapshot, base + "id/")
+        self.vocabulary_href = local_url(self.namespace)  # "#Term" is appended
+        self.on_vocabulary_page = False
+
+    def _data_labels(self, snapshot: Snapshot, space: str) -> dict[str, Text]:
+        """Labels of the things of the dataset that the ontology and the shapes name (one query)."""
+        named = {str(o) for graph in (self.ontology, self.shapes) for o in graph.objects()
+                 if isinstance(o, URIRef) and str(o).startswith(space)}
+        if not named:
+            return {}
+        values = " ".join(f"<{iri}>" for iri in sorted(named))
+        answer = snapshot.store.query(f"""
+            SELECT ?s ?label WHERE {{
+                VALUES ?s {{ {values} }}
+                ?s ?p ?label FILTER (?p IN (<{RDFS.label}>, <{SKOS.prefLabel}>))
+            }}""")
+        found: dict[str, list[Literal]] = {}
+        for row in answer:
+            term = row["label"]
+            found.setdefault(row["s"].value, []).append(Literal(term.value, lang=getattr(term, "language", None)))
+        labels = {}
+        for iri, literals in found.items():
+            text = pick(literals, self.lang)
+            if text is not None:
+                labels[iri] = text
+        return labels
+
+    def label(self, node: Node) -> Text:
+        """A term's label in the reader's language (or the next best), else its prefixed name."""
+        if isinstance(node, URIRef):
+            text = pick(self.ontology.objects(node, RDFS.label), self.lang) \
+                or pick(self.shapes.objects(node, RDFS.label), self.lang) \
+                or self.data_labels.get(str(node))
+            if text is not None:
+                return text
+            return Text(short(str(node)))
+        return Text(str(node))
+
+    def term_href(self, term: URIRef) -> str:
+        name = local_name(str(term), self.namespace)
+        return f"#{name}" if self.on_vocabulary_page else f"{self.vocabulary_href}#{name}"
+
+    def ref(self, node: Node) -> Fragment:
+        """A link to a term, a class, a thing or an external IRI, in words where it has them."""
+        if isinstance(node, URIRef):
+            iri = str(node)
+            if node in self.terms:
+                text = self.label(node)
+                return Link(text.text, self.term_href(node), lang=text.lang, title=short(iri))
+            if node in self.node_shapes:
+                label = pick(self.shapes.objects(node, RDFS.label), self.lang)
+                return Link(short(iri), self.shape_href(node), code=True, title=label.text if label else None)
+            named = self.data_labels.get(iri)
+            if named is not None:
+                return Link(named.text, local_url(iri), lang=named.lang, title=short(iri))
+            if short(iri) == iri:
+                labelled = pick(self.ontology.objects(node, RDFS.label), self.lang)
+                if labelled is not None:
+                    return Link(labelled.text, local_url(iri), lang=labelled.lang, title=iri)
+            return Link(short(iri), local_url(iri), code=True, title=iri)
+        if isinstance(node, Literal):
+            return Code(str(node) if node.language is None else f'"{node}"@{node.language}')
+        return Text("(anonymous node)", "en")
+
+    def name_ref(self, node: URIRef) -> Link:
+        """A term as its prefixed name (for paths and term lists), linking to its documentation."""
+        iri = str(node)
+        href = self.term_href(node) if node in self.terms else local_url(iri)
+        return Link(short(iri), href, code=True, title=iri)
+
+    # --- shapes ---------------------------------------------------------------------------
+
+    def shape_href(self, shape: URIRef) -> str:
+        return local_url(str(shape))
+
+    def shape_label(self, shape: URIRef) -> Text:
+        """What a shape is about: its target class's label if the vocabulary defines it, else its own."""
+        targets = list(self.shapes.objects(shape, SH.targetClass))
+        if len(targets) == 1 and targets[0] in self.terms:
+            return self.label(targets[0])
+        return pick(self.shapes.objects(shape, RDFS.label), self.lang) \
+            or Text(local_name(str(shape), self.shapes_namespace))
+
+    def heading(self, shape: URIRef) -> list[Fragment]:
+        label = self.shape_label(shape)
+        g = self.shapes
+        if (shape, SH.targetClass, None) not in g and (shape, SH.property, None) not in g \
+                and (shape, SH.target, None) in g:  # a rule over chosen nodes, not a kind of thing
+            return [Text(label.text[:1].upper() + label.text[1:], label.lang)]
+        return phrase(self.words["valid"], x=label)
+
+    def shape_link(self, shape: URIRef) -> Link:
+        return Link(plain(self.heading(shape)), self.shape_href(shape), title=short(str(shape)))
+
+    def shapes_targeting(self, cls: URIRef) -> list[URIRef]:
+        return sorted((s for s in self.shapes.subjects(SH.targetClass, cls) if isinstance(s, URIRef)), key=str)
+
+    # --- the class tree ------------------------------------------------------------------
+
+    def ancestors(self, cls: URIRef) -> list[URIRef]:
+        return [c for c in self.ontology.transitive_objects(cls, RDFS.subClassOf) if c != cls]
+
+    def descendants(self, cls: URIRef) -> list[URIRef]:
+        return [c for c in self.ontology.transitive_subjects(RDFS.subClassOf, cls) if c != cls]
+
+
+def _items(graph: Graph, node: Node) -> list[Node]:
+    """The members of an RDF list (none for a node that is not a list)."""
+    if node == RDF.nil or (node, RDF.first, None) in graph:
+        return list(Collection(graph, node))
+    return []
+
+
+def usage(snapshot: Snapshot, classes: list[URIRef], properties: list[URIRef]) -> dict[str, int]:
+    """Instances of each class and triples of each property in the release (default graph)."""
+    def count() -> dict[str, int]:
+        counts: dict[str, int] = {}
+        if classes:
+            values = " ".join(f"<{c}>" for c in classes)
+            for row in snapshot.store.query(
+                    f"SELECT ?term (COUNT(DISTINCT ?s) AS ?n) WHERE {{ VALUES ?term {{ {values} }} ?s a ?term }} "
+                    "GROUP BY ?term"):
+                counts[row["term"].value] = int(row["n"].value)
+        if properties:
+            values = " ".join(f"<{p}>" for p in properties)
+            for row in snapshot.store.query(
+                    f"SELECT ?term (COUNT(*) AS ?n) WHERE {{ VALUES ?term {{ {values} }} ?s ?term ?o }} "
+                    "GROUP BY ?term"):
+                counts[row["term"].value] = int(row["n"].value)
+        return counts
+    return snapshot.memo("vocabulary:usage", count)
+
+
+# ------------------------------------------------------------------------------ /def/
+
+@dataclass
+class Term:
+    name: str  # local name: the anchor
+    iri: str
+    prefixed: str
+    href: str  # the term's own description
+    label: Text
+    labels: list[tuple[str, Text]]  # (language name, label)
+    comment: Text | None
+    facts: list[tuple[str, list[list[Fragment]]]] = field(default_factory=list)  # (heading, items)
+
+
+def vocabulary_model(snapshot: Snapshot, lang: str) -> dict:
+    def build() -> dict:
+        ctx = Context(snapshot, lang)
+        ctx.on_vocabulary_page = True
+        w = ctx.words
+        onto, ontology = ctx.ontology, URIRef(ctx.namespace)
+        by_kind = {kind: sorted((t for t, k in ctx.terms.items() if k == kind),
+                                key=lambda t: ctx.label(t).text.lower()) for kind in TERM_KINDS}
+        classes, properties = by_kind[OWL.Class], by_kind[OWL.ObjectProperty] + by_kind[OWL.DatatypeProperty]
+        counts = usage(snapshot, classes, properties)
+        names = LANGUAGE_NAMES.get(lang, LANGUAGE_NAMES["en"])
+
+        def term(t: URIRef) -> Term:
+            labels = [(names.get(x.lang or "", x.lang or ""), x)
+                      for x in all_languages(onto.objects(t, RDFS.label), lang)]
+            return Term(name=local_name(str(t), ctx.namespace), iri=str(t), prefixed=short(str(t)),
+                        href=local_url(str(t)),
+                        label=ctx.label(t), labels=labels, comment=pick(onto.objects(t, RDFS.comment), lang))
+
+        def refs(nodes: Iterable[Node]) -> list[list[Fragment]]:
+            return [[ctx.ref(n)] for n in sorted(set(nodes), key=lambda n: plain([ctx.ref(n)]).lower())]
+
+        def checked_by(prop: URIRef) -> list[list[Fragment]]:
+            owners = set()
+            for shape in ctx.node_shapes:
+                for ps in ctx.shapes.objects(shape, SH.property):
+                    if prop in _path_terms(ctx.shapes, ctx.shapes.value(ps, SH.path)):
+                        owners.add(shape)
+            return [[ctx.shape_link(s)] for s in sorted(owners, key=str)]
+
+        class_views = []
+        for c in classes:
+            view = term(c)
+            domain_of = [p for p in properties if (p, RDFS.domain, c) in onto]
+            range_of = [p for p in properties if (p, RDFS.range, c) in onto]
+            inherited = [s for a in ctx.ancestors(c) for s in ctx.shapes_targeting(a)]
+            view.facts = [
+                (w["subclass_of"], refs(onto.objects(c, RDFS.subClassOf))),
+                (w["subclasses"], refs(onto.subjects(RDFS.subClassOf, c))),
+                (w["domain_of"], refs(domain_of)),
+                (w["range_of"], refs(range_of)),
+                (w["instances"], [[str(counts.get(str(c), 0))]]),
+                (w["shape"], [[ctx.shape_link(s)] for s in ctx.shapes_targeting(c)]),
+                (w["also_checked"], [[ctx.shape_link(s)] for s in sorted(set(inherited), key=str)]),
+            ]
+            class_views.append(view)
+
+        def property_view(p: URIRef) -> Term:
+            view = term(p)
+            kinds = [k for k in onto.objects(p, RDF.type) if k not in TERM_KINDS]
+            view.facts = [
+                (w["domain"], refs(onto.objects(p, RDFS.domain))),
+                (w["range"], refs(onto.objects(p, RDFS.range))),
+                (w["subproperty_of"], refs(onto.objects(p, RDFS.subPropertyOf))),
+                (w["characteristics"], refs(kinds)),
+                (w["triples"], [[str(counts.get(str(p), 0))]]),
+                (w["checked_by"], checked_by(p)),
+            ]
+            return view
+
+        title = pick(onto.objects(ontology, DCTERMS.title), lang) or pick(onto.objects(ontology, RDFS.label), lang) \
+            or Text(ctx.namespace)
+        version_iri = onto.value(ontology, OWL.versionIRI)
+        about: list[tuple[str, list[list[Fragment]]]] = [
+            (w["iri"], [[Link(ctx.namespace, local_url(ctx.namespace), code=True)]]),
+            (w["version"], [[Text(str(v))] for v in onto.objects(ontology, OWL.versionInfo)]),
+            (w["version_iri"], [[Link(str(version_iri), local_url(str(version_iri)), code=True)]]
+             if version_iri is not None else []),
+            (w["licence"], [[Link(LICENCES.get(str(x), str(x)), str(x))]
+                            for x in onto.objects(ontology, DCTERMS.license)]),
+            (w["creator"], refs(onto.objects(ontology, DCTERMS.creator))),
+            (w["publisher"], refs(onto.objects(ontology, DCTERMS.publisher))),
+            (w["modified"], [[Text(str(v))] for v in onto.objects(ontology, DCTERMS.modified)]),
+            (w["prefix"], [[Code(f"{v}:")] for v in onto.objects(ontology, URIRef(VANN + "preferredNamespacePrefix"))]),
+            (w["reuses"], [[Link(_prefix_of(str(v)), str(v), code=True, title=str(v))]
+                           for v in sorted(onto.objects(ontology, DCTERMS.references), key=str)]),
+        ]
+        return {
+            "title": title,
+            "description": pick(onto.objects(ontology, DCTERMS.description), lang),
+            "comment": pick(onto.objects(ontology, RDFS.comment), lang),
+            "about": [(name, items) for name, items in about if items],
+            "sections": [
+                ("classes", w["classes"], class_views),
+                ("object-properties", w["object_properties"], [property_view(p) for p in by_kind[OWL.ObjectProperty]]),
+                ("datatype-properties", w["datatype_properties"],
+                 [property_view(p) for p in by_kind[OWL.DatatypeProperty]]),
+            ],
+            "t": w,
+        }
+    return snapshot.memo(f"vocabulary:page:{lang}", build)
+
+
+def _prefix_of(namespace: str) -> str:
+    for prefix, ns in PREFIXES.items():
+        if ns == namespace:
+            return f"{prefix}: {namespace}"
+    return namespace
+
+
+def _path_terms(graph: Graph, path: Node | None) -> set[Node]:
+    """Every property IRI a SHACL property path mentions."""
+    if path is None:
+        return set()
+    if isinstance(path, URIRef):
+        return {path}
+    found: set[Node] = set()
+    for item in _items(graph, path):
+        found |= _path_terms(graph, item)
+    for predicate in (SH.alternativePath, SH.inversePath, SH.zeroOrMorePath, SH.oneOrMorePath, SH.zeroOrOnePath):
+        for inner in graph.objects(path, predicate):
+            found |= _path_terms(graph, inner)
+    return found
+
+
+# ------------------------------------------------------------------------------ /shapes/
+
+@dataclass
+class Row:
+    path: list[Fragment]
+    path_label: Text | None
+    how_many: str
+    value: list[list[Fragment]]
+    languages: list[list[Fragment]]
+    message: Text | None
+    required: bool
+
+
+@dataclass
+class Rule:
+    message: Text | None
+    query: str
+
+
+@dataclass
+class ShapeView:
+    name: str
+    iri: str
+    href: str
+    heading: list[Fragment]
+    label: Text
+    comment: Text | None
+    applies: bool  # has targets of its own (else other shapes use it)
+    targets: list[list[Fragment]]
+    target_queries: list[str]
+    itself: list[list[Fragment]]  # constraints on the focus node itself
+    message: Text | None  # the shape's own sh:message
+    rows: list[Row]
+    rules: list[Rule]
+
+
+class ShapeReader:
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+        self.g = ctx.shapes
+        self.w = ctx.words
+
+    def count(self, node: Node, predicate: URIRef) -> int | None:
+        value = self.g.value(node, predicate)
+        return int(value) if isinstance(value, Literal) else None
+
+    def how_many(self, low: int | None, high: int | None) -> str:
+        w = self.w
+        low = low or 0
+        if high is not None and low == high:
+            return w["exactly_one"] if high == 1 else w["exactly"].format(n=high)
+        if high is None:
+            if low == 0:
+                return w["any_number"]
+            return w["at_least_one"] if low == 1 else w["at_least"].format(n=low)
+        if low == 0:
+            return w["at_most_one"] if high == 1 else w["at_most"].format(n=high)
+        return w["between"].format(n=low, m=high)
+
+    def in_languages(self, node: Node) -> str | None:
+        codes = [str(c) for lst in self.g.objects(node, SH.languageIn) for c in _items(self.g, lst)]
+        if not codes:
+            return None
+        names = IN_LANGUAGE.get(self.ctx.lang, IN_LANGUAGE["en"])
+        return self.w["or"].join(f"{names.get(c, c)} (@{c})" for c in codes)
+
+    def path(self, node: Node | None) -> list[Fragment]:
+        g = self.g
+        if node is None:
+            return []
+        if isinstance(node, URIRef):
+            return [self.ctx.name_ref(node)]
+        alternatives = g.value(node, SH.alternativePath)
+        if alternatives is not None:
+            return phrase(self.w["any_of"], x=joined((self.path(i) for i in _items(g, alternatives)), ", "))
+        inverse = g.value(node, SH.inversePath)
+        if inverse is not None:
+            return phrase(self.w["inverse_of"], x=self.path(inverse))
+        for predicate, mark in ((SH.zeroOrMorePath, "*"), (SH.oneOrMorePath, "+"), (SH.zeroOrOnePath, "?")):
+            inner = g.value(node, predicate)
+            if inner is not None:
+                return [*self.path(inner), mark]
+        items = _items(g, node)
+        return joined((self.path(i) for i in items), " / ") if items else [Text("(path)", "en")]
+
+    def values(self, node: Node) -> list[list[Fragment]]:
+        """What kind of value `node` (a property shape or a part of one) asks for, phrase by phrase."""
+        g, w, ctx = self.g, self.w, self.ctx
+        out: list[list[Fragment]] = []
+        for kind in g.objects(node, SH.nodeKind):
+            key = str(kind).rpartition("#")[2]
+            out.append([w.get(key, short(str(kind)))])
+        for datatype in g.objects(node, SH.datatype):
+            key = "langstring" if datatype == RDF.langString else "datatype"
+            out.append(phrase(w[key], x=ctx.name_ref(datatype)))
+        for cls in g.objects(node, SH["class"]):
+            out.append(phrase(w["instance_of"], x=ctx.ref(cls)))
+        for lst in g.objects(node, SH["in"]):
+            out.append(phrase(w["one_of"], x=joined([ctx.ref(i)] for i in _items(g, lst))))
+        for value in g.objects(node, SH.hasValue):
+            out.append(phrase(w["has_value"], x=ctx.ref(value)))
+        for pattern in g.objects(node, SH.pattern):
+            out.append(phrase(w["pattern"], x=Code(str(pattern))))
+        for predicate, key in ((SH.minLength, "min_length"), (SH.maxLength, "max_length")):
+            for n in g.objects(node, predicate):
+                out.append([w[key].format(n=n)])
+        for shape in g.objects(node, SH.node):
+            out.append(phrase(w["conforms_to"], x=ctx.ref(shape)))
+        for lst in g.objects(node, SH["or"]):
+            alternatives = []
+            for item in _items(g, lst):
+                if g.value(item, SH.path) is not None:  # a property shape: path and how many
+                    low, high = self.count(item, SH.minCount), self.count(item, SH.maxCount)
+                    alternatives.append([*self.path(g.value(item, SH.path)), f": {self.how_many(low, high)}"])
+                else:
+                    alternatives.append(joined(self.values(item), "; "))
+            out.append(phrase(w["either"], x=joined(alternatives, w["or"])))
+        return out
+
+    def languages(self, node: Node) -> list[list[Fragment]]:
+        g, w = self.g, self.w
+        out: list[list[Fragment]] = []
+        direct = self.in_languages(node)
+        if direct:
+            out.append([w["only_in"].format(x=direct)])
+        for qualified in g.objects(node, SH.qualifiedValueShape):
+            low, high = self.count(node, SH.qualifiedMinCount), self.count(node, SH.qualifiedMaxCount)
+            how = self.how_many(low, high)
+            where = self.in_languages(qualified)
+            if where:
+                out.append([f"{how} {where}"])
+            else:
+                out.append([f"{how}: ", *phrase(w["conforms_to"], x=self.ctx.ref(qualified))])
+        if (node, SH.uniqueLang, Literal(True)) in g:
+            out.append([w["one_per_language"]])
+        return out
+
+    def row(self, node: Node) -> Row:
+        g, ctx = self.g, self.ctx
+        path = g.value(node, SH.path)
+        low, high = self.count(node, SH.minCount), self.count(node, SH.maxCount)
+        qualified_low = self.count(node, SH.qualifiedMinCount) or 0
+        if not low and (node, SH.hasValue, None) in g:  # the value must be there
+            low = 1
+        how = self.how_many(low, high) if low or high is not None or not qualified_low \
+            else self.how_many(qualified_low, None)
+        if isinstance(path, URIRef) and path in ctx.terms:
+            path_label: Text | None = ctx.label(path)
+        else:
+            path_label = pick(g.objects(node, SH.name), ctx.lang, untagged="en")
+        return Row(path=self.path(path), path_label=path_label, how_many=how,
+                   value=self.values(node) or [[self.w["any_value"]]], languages=self.languages(node),
+                   message=pick(g.objects(node, SH.message), ctx.lang, untagged="en"),
+                   required=bool(low or qualified_low))
+
+    def targets(self, shape: URIRef) -> tuple[list[list[Fragment]], list[str], bool]:
+        g, w, ctx = self.g, self.w, self.ctx
+        out: list[list[Fragment]] = []
+        for cls in sorted(g.objects(shape, SH.targetClass), key=str):
+            target = phrase(w["every"], x=ctx.ref(cls))
+            below = sorted(ctx.descendants(cls), key=lambda c: plain([ctx.ref(c)]).lower())
+            if below:
+                target += [" (", *phrase(w["including"], x=joined([ctx.ref(c)] for c in below)), ")"]
+            out.append(target)
+        for prop in g.objects(shape, SH.targetSubjectsOf):
+            out.append(phrase(w["subjects_of"], x=ctx.name_ref(prop)))
+        for prop in g.objects(shape, SH.targetObjectsOf):
+            out.append(phrase(w["objects_of"], x=ctx.name_ref(prop)))
+        for node in g.objects(shape, SH.targetNode):
+            out.append([ctx.ref(node)])
+        queries = [_dedent(str(q)) for target in g.objects(shape, SH.target) for q in g.objects(target, SH.select)]
+        if queries:
+            out.append([w["sparql_target"]])
+        applies = bool(out)
+        if not out:
+            users = sorted(self.users(shape), key=str)
+            if users:
+                out.append(phrase(w["no_target"], x=joined([ctx.ref(u)] for u in users)))
+        return out, queries, applies
+
+    def users(self, shape: URIRef) -> set[URIRef]:
+        """The named shapes that use `shape` through sh:node or sh:qualifiedValueShape."""
+        found: set[URIRef] = set()
+        for predicate in (SH.node, SH.qualifiedValueShape):
+            for holder in self.g.subjects(predicate, shape):
+                owner = self.owner(holder)
+                if owner is not None and owner != shape:
+                    found.add(owner)
+        return found
+
+    def owner(self, node: Node) -> URIRef | None:
+        seen, todo = set(), [node]
+        while todo:
+            current = todo.pop()
+            if isinstance(current, URIRef) and current in self.ctx.node_shapes:
+                return current
+            if current in seen:
+                continue
+            seen.add(current)
+            todo.extend(self.g.subjects(None, current))
+        return None
+
+    def view(self, shape: URIRef) -> ShapeView:
+        g, ctx = self.g, self.ctx
+        rows = sorted((self.row(ps) for ps in g.objects(shape, SH.property)),
+                      key=lambda r: (not r.required, plain(r.path).lower(), r.message.text if r.message else ""))
+        rules = sorted((Rule(pick(g.objects(c, SH.message), ctx.lang, untagged="en"),
+                             _dedent(str(g.value(c, SH.select) or "")))
+                        for c in g.objects(shape, SH.sparql)
+                        if (c, SH.deactivated, Literal(True)) not in g),
+                       key=lambda r: r.message.text if r.message else "")
+        itself = self.values(shape)
+        where = self.in_languages(shape)
+        if where:
+            itself.append([where])
+        targets, queries, applies = self.targets(shape)
+        name = local_name(str(shape), ctx.shapes_namespace)
+        return ShapeView(name=name, iri=str(shape), href=ctx.shape_href(shape), heading=ctx.heading(shape),
+                         label=ctx.shape_label(shape), comment=pick(g.objects(shape, RDFS.comment), ctx.lang),
+                         applies=applies, targets=targets, target_queries=queries, itself=itself,
+                         message=pick(g.objects(shape, SH.message), ctx.lang, untagged="en"),
+                         rows=rows, rules=rules)
+
+
+def _dedent(query: str) -> str:
+    lines = query.strip("\n").splitlines()
+    if len(lines) > 1:  # the first line often starts right after the opening quotes
+        return (lines[0].strip() + "\n" + textwrap.dedent("\n".join(lines[1:]))).strip()
+    return query.strip()
+
+
+def shapes_model(snapshot: Snapshot, lang: str) -> dict:
+    def build() -> dict:
+        ctx = Context(snapshot, lang)
+        reader = ShapeReader(ctx)
+        views = [reader.view(s) for s in ctx.node_shapes]
+        views.sort(key=lambda v: (not v.applies, plain(v.heading).lower()))
+        document = URIRef(ctx.shapes_namespace)
+        return {
+            "shapes": {v.name: v for v in views},
+            "order": [v.name for v in views],
+            "title": Text(ctx.words["shapes_title"]),
+            "document_title": pick(ctx.shapes.objects(document, DCTERMS.title), lang),
+            "description": pick(ctx.shapes.objects(document, DCTERMS.description), lang),
+            "vocabulary_href": ctx.vocabulary_href,
+            "t": ctx.words,
+        }
+    return snapshot.memo(f"shapes:page:{lang}", build)
+
+
+# ------------------------------------------------------------------------------ responses
+
+def vocabulary_response(snapshot: Snapshot, alternates: list[tuple[Format, str]], negotiated: bool) -> Response:
+    lang = i18n.language()
+    model = vocabulary_model(snapshot, lang)
+    body = render_template("vocabulary.html", **_common(snapshot, lang, alternates), **model)
+    return _html(snapshot, body, publication().settings.base_iri + "def/", alternates, negotiated, lang)
+
+
+def shapes_response(snapshot: Snapshot, alternates: list[tuple[Format, str]], negotiated: bool) -> Response:
+    lang = i18n.language()
+    model = shapes_model(snapshot, lang)
+    body = render_template("shapes.html", **_common(snapshot, lang, alternates), **model,
+                           views=[model["shapes"][name] for name in model["order"]], single=False)
+    return _html(snapshot, body, publication().settings.base_iri + "shapes/", alternates, negotiated, lang)
+
+
+def shape_response(snapshot: Snapshot, iri: str, alternates: list[tuple[Format, str]], negotiated: bool) -> Response:
+    """One node shape on its own page; the caller has checked that the shapes graph holds it."""
+    lang = i18n.language()
+    model = shapes_model(snapshot, lang)
+    view = model["shapes"].get(local_name(iri, publication().settings.base_iri + "shapes/"))
+    if view is None:  # a node of the shapes graph that is not a node shape: the whole document
+        raise NotFound(f"<{iri}> is not a node shape of this dataset")
+    context = {**model, "title": Text(plain(view.heading)), "document_title": None, "description": None}
+    body = render_template("shapes.html", **_common(snapshot, lang, alternates), **context,
+                           views=[view], single=True)
+    return _html(snapshot, body, iri, alternates, negotiated, lang)
+
+
+def _common(snapshot: Snapshot, lang: str, alternates: list[tuple[Format, str]]) -> dict:
+    return {"lang": lang, "words": i18n.words(lang), "release": snapshot.info, "alternates": alternates}
+
+
+def _html(snapshot: Snapshot, body: str, about: str, alternates: list[tuple[Format, str]],
+          negotiated: bool, lang: str) -> Response:
+    response = Response(body, status=200, content_type=HTML.content_type)
+    response.headers["Link"] = ", ".join(
+        [f'<{about}>; rel="about"']
+        + [f'<{url}>; rel="alternate"; type="{f.media_type}"; title="{f.label}"' for f, url in alternates])
+    if negotiated:
+        response.headers["Content-Location"] = dict((f.name, u) for f, u in alternates)[HTML.name]
+    for header in ("Accept", "Accept-Language", "Cookie"):
+        response.vary.add(header)
+    response.content_language.add(lang)
+    response.set_etag(f"{snapshot.info.version}-html-{lang}")
+    response.last_modified = snapshot.info.modified
+    response.cache_control.public = True
+    response.cache_control.max_age = 300
+    return i18n.remember(response.make_conditional(request))
