@@ -112,3 +112,38 @@ def test_keyboard_reaches_the_content_first(tab, server):
     tab.goto(server + "/doc/organization/auria-biobank")
     tab.keyboard.press("Tab")
     assert tab.evaluate("document.activeElement.getAttribute('href')") == "#main"
+
+
+def test_query_editor_runs_an_example_and_charts_it(tab, server, request):
+    store = store_of(request)
+    tab.goto(server + "/sparql")
+    tab.wait_for_selector("#query-editor .CodeMirror")
+    editor_text = tab.evaluate("document.querySelector('#query-editor .CodeMirror').CodeMirror.getValue()")
+    assert "PREFIX fhkg:" in editor_text  # the dataset's prefixes are preloaded
+    shot(tab, "editor", store)
+    tab.click('a[data-example="members-per-organisation"]')
+    rows = tab.locator("#query-editor .tabPanel.active .yasr_results table tbody tr")
+    rows.first.wait_for()
+    assert rows.count() == 3
+    assert "Neurocenter Finland" in tab.locator("#query-editor .tabPanel.active .yasr_results").inner_text()
+    shot(tab, "editor-table", store)
+    tab.click("#query-editor .tabPanel.active .yasr .select_chart")
+    bars = tab.locator("#query-editor .tabPanel.active svg.bar-chart rect.bar")
+    bars.first.wait_for()
+    assert bars.count() == 3
+    labels = [label.text_content() for label in tab.locator(
+        "#query-editor .tabPanel.active svg.bar-chart .bar-label").all()]
+    assert any("Neurocenter" in (text or "") for text in labels)
+    shot(tab, "editor-chart", store)
+
+
+def test_query_editor_falls_back_to_a_form_without_javascript(browser, server):
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.goto(server + "/sparql")
+    form = page.locator("form.plain-query")
+    assert form.is_visible()
+    page.click("form.plain-query button[type=submit]")
+    page.wait_for_load_state()
+    assert page.locator("table.results tbody tr").count() >= 1
+    context.close()
