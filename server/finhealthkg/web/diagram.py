@@ -116,31 +116,35 @@ def neighbourhood(snapshot: Snapshot, iri: str, graph, label, limit: int = 18) -
 
 
 def _layout_rows(diagram: Diagram, rows: dict[str, list[Node]]) -> None:
-    """Rows top to bottom; within a row, things sit under the things they link to
-    (barycentre ordering), which keeps lines from crossing where it can."""
+    """Rows top to bottom; within a row, things sit near the things they link to. The first
+    pass looks at the rows above; two more passes look at every neighbour (barycentres),
+    which keeps lines from crossing where it can."""
     placed: dict[str, float] = {}
-    y = NODE_H
-    for key in sorted(rows):
-        row = rows[key]
-        if not row:
-            continue
+    for sweep in range(3):
+        previous = dict(placed)
+        y = NODE_H
+        for key in sorted(rows):
+            row = rows[key]
+            if not row:
+                continue
 
-        def anchor(node: Node) -> float:
-            xs = [placed[b] for a, b, _ in diagram.edges if a == node.iri and b in placed]
-            xs += [placed[a] for a, b, _ in diagram.edges if b == node.iri and a in placed]
-            return sum(xs) / len(xs) if xs else WIDTH * 2  # unlinked things go to the end of the row
+            def anchor(node: Node, known: dict[str, float]) -> float:
+                xs = [known[b] for a, b, _ in diagram.edges if a == node.iri and b in known]
+                xs += [known[a] for a, b, _ in diagram.edges if b == node.iri and a in known]
+                return sum(xs) / len(xs) if xs else WIDTH * 2  # unlinked things go to the end of the row
 
-        row.sort(key=lambda n: (anchor(n), n.label))
-        per_line = max(1, int((WIDTH - 20) // (NODE_W + 12)))
-        for start in range(0, len(row), per_line):
-            line = row[start:start + per_line]
-            step = WIDTH / (len(line) + 1)
-            for index, node in enumerate(line, 1):
-                node.x, node.y = step * index, y
-                placed[node.iri] = node.x
-                diagram.nodes[node.iri] = node
-            y += ROW_H
-    diagram.height = y
+            known = placed if sweep == 0 else previous
+            row.sort(key=lambda n: (anchor(n, known), n.label))
+            per_line = max(1, int((WIDTH - 20) // (NODE_W + 12)))
+            for start in range(0, len(row), per_line):
+                line = row[start:start + per_line]
+                step = WIDTH / (len(line) + 1)
+                for index, node in enumerate(line, 1):
+                    node.x, node.y = step * index, y
+                    placed[node.iri] = node.x
+                    diagram.nodes[node.iri] = node
+                y += ROW_H
+        diagram.height = y
 
 
 def _instances(snapshot: Snapshot, class_iri: str) -> list[str]:
