@@ -73,7 +73,7 @@ def term(name: str) -> Response:
 @blueprint.route("/shapes/")
 def shapes() -> Response:
     if negotiate(DOCUMENT_FORMATS, request.args.get("format")) is HTML:  # "what a valid X looks like"
-        from .vocabulary import shapes_response
+        from .shapes_doc import shapes_response
         return shapes_response(served(), _alternates("/shapes/"), negotiated=True)
     return _whole_graph(served(), str(SHAPES_GRAPH), "/shapes/", publication().settings.base_iri + "shapes/")
 
@@ -87,7 +87,7 @@ def shape(name: str) -> Response:
     if (iri, None, None) not in graph:
         raise NotFound(f"<{iri}> is not a shape of this dataset")
     if (fmt or negotiate(DOCUMENT_FORMATS, request.args.get("format"))) is HTML:
-        from .vocabulary import shape_response
+        from .shapes_doc import shape_response
         return shape_response(snapshot, str(iri), _alternates(f"/shapes/{shape_name}"), negotiated=fmt is None)
     described = snapshot.memo(f"cbd:{iri}", lambda: graph.cbd(iri))  # with its blank nodes
     return _respond(snapshot, str(iri), f"/shapes/{shape_name}", fmt, described)
