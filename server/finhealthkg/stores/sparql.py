@@ -161,7 +161,9 @@ class RemoteStore:
     def to_store(self, canonical: str) -> str:
         if canonical.startswith(str(GRAPH)) or canonical in self._extra:
             return release_graph(self.base_iri, self.version, canonical)
-        return canonical  # not a graph of this release: it names nothing there
+        # Not a graph of this release: an empty graph. The client's IRI is never passed on,
+        # so a store that fetches remote graphs (Virtuoso's sponger) is never asked to.
+        return EMPTY_GRAPH
 
     def from_store(self, iri: str) -> str:
         if not iri.startswith(self._prefix):
