@@ -25,7 +25,8 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8080
     workers: int = 2
-    threads: int = 1  # per worker; >1 uses gunicorn's gthread workers
+    threads: int = 8  # per worker (gunicorn gthread workers); 1 gives sync workers
+    query_processes: int = 4  # per worker: processes that run public queries (embedded store)
     max_body_bytes: int = 1024 * 1024  # larger request bodies get 413
     proxy_hops: int = 0  # reverse proxies in front whose X-Forwarded-* headers are trusted
     query_timeout: int = 30  # seconds a public query may run

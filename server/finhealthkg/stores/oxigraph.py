@@ -16,6 +16,15 @@ from ..namespaces import DATASET_GRAPHS
 from .base import Answer, QueryDataset, StoreError
 
 
+def dataset_graphs(dataset: QueryDataset | None) -> tuple[tuple[str, ...], tuple[str, ...] | None]:
+    """(default graph names, named graph names or None for all) of a query's dataset."""
+    if dataset is not None and (dataset.default_graphs or dataset.named_graphs):
+        # A protocol dataset replaces the whole dataset (SPARQL 1.1 Protocol §2.1.4):
+        # what it does not name is empty.
+        return dataset.default_graphs, dataset.named_graphs
+    return tuple(str(g) for g in DATASET_GRAPHS), None
+
+
 class OxigraphStore:
     """A Store over a pyoxigraph database."""
 
@@ -49,12 +58,10 @@ class OxigraphStore:
     def query(
         self, sparql: str, *, dataset: QueryDataset | None = None, base_iri: str | None = None
     ) -> Answer:
-        options: dict = {"default_graph": [NamedNode(str(g)) for g in DATASET_GRAPHS]}
-        if dataset is not None and (dataset.default_graphs or dataset.named_graphs):
-            # A protocol dataset replaces the whole dataset (SPARQL 1.1 Protocol §2.1.4):
-            # what it does not name is empty.
-            options = {"default_graph": [NamedNode(g) for g in dataset.default_graphs],
-                       "named_graphs": [NamedNode(g) for g in dataset.named_graphs]}
+        default, named = dataset_graphs(dataset)
+        options: dict = {"default_graph": [NamedNode(g) for g in default]}
+        if named is not None:
+            options["named_graphs"] = [NamedNode(g) for g in named]
         return self._store.query(sparql, base_iri=base_iri, **options)
 
     def triples(self, graph: str) -> Iterator[pyoxigraph.Triple]:

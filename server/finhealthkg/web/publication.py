@@ -21,10 +21,12 @@ from rdflib import Graph
 
 from ..config import Settings
 from ..describe import ReleaseInfo, release_info
+from ..executor import QueryPool
 from ..namespaces import PREFIXES
 from ..release import CURRENT, Release, ReleaseError, current_release, list_releases
 from ..stores import Store, StoreError
 from ..stores import sparql as remote
+from ..stores.oxigraph import OxigraphStore
 
 log = logging.getLogger(__name__)
 EXTENSION = "finhealthkg"
@@ -40,6 +42,21 @@ class Snapshot:
     release: Release | None  # the local release directory (downloads); None if not on disk
     graphs: tuple[str, ...]
     cache: dict[str, object] = field(default_factory=dict)  # per-release derived answers
+    query_processes: int = 0  # >0: public queries run in a QueryPool over the release's store
+    query_timeout: float = 30.0
+
+    @cached_property
+    def pool(self) -> QueryPool | None:
+        """Killable query processes for public queries (embedded store only), started on first use."""
+        if self.release is None or self.query_processes < 1 or not isinstance(self.store, OxigraphStore):
+            return None
+        return QueryPool(self.release.store_path, self.query_processes, self.query_timeout)
+
+    def retire(self) -> None:
+        """Another release is served now: stop this one's query processes when they are done."""
+        pool = self.__dict__.get("pool")
+        if pool is not None:
+            pool.close()
 
     @cached_property
     def graph_triples(self) -> dict[str, int]:
@@ -112,7 +129,8 @@ class Publication:
                 self._key = key  # do not retry on every request
                 return
             log.info("now serving release %s (was %s)", snapshot.info.version, self._snapshot.info.version)
-            self._snapshot, self._key = snapshot, key
+            previous, self._snapshot, self._key = self._snapshot, snapshot, key
+            previous.retire()
 
 
 def _local_follower(settings: Settings) -> Follower:
@@ -147,7 +165,8 @@ def _remote_follower(settings: Settings) -> Follower:
 
 def _snapshot(settings: Settings, store: Store, release: Release | None) -> Snapshot:
     info = release_info(store, settings.base_iri)
-    return Snapshot(store=store, info=info, release=release, graphs=tuple(store.graph_names()))
+    return Snapshot(store=store, info=info, release=release, graphs=tuple(store.graph_names()),
+                    query_processes=settings.query_processes, query_timeout=float(settings.query_timeout))
 
 
 def publication() -> Publication:

@@ -7,13 +7,17 @@ import hashlib
 import pyoxigraph
 from flask import Blueprint, Response, request
 
+from ..executor import Job, QueryFailed, QueryPool
 from ..query_policy import QueryRefused, UpdateRefused, check_query, is_update
+from ..results import capped
+from ..stores import Store
+from ..stores.oxigraph import dataset_graphs
 from .errors import BadRequest, ReadOnly
-from .negotiation import BOOLEAN_FORMATS, HTML, RDF_FORMATS, SOLUTION_FORMATS, negotiate
+from .negotiation import BOOLEAN_FORMATS, HTML, RDF_FORMATS, SOLUTION_FORMATS, Format, negotiate
 from .pages import results_page
 from .protocol import READ_ONLY, ProtocolRequest, read_request
 from .publication import publication, served
-from .serialize import answer_bytes, capped
+from .serialize import answer_bytes
 from .service_description import service_description
 
 blueprint = Blueprint("sparql", __name__)
@@ -38,32 +42,62 @@ def endpoint() -> Response:
     except QueryRefused as refused:
         raise BadRequest(str(refused)) from None
     try:
-        answer = snapshot.store.query(protocol.query, dataset=protocol.dataset, base_iri=base_iri)
+        # Oxigraph parses it on an empty store first: the query form decides the formats offered,
+        # and a syntax error is answered before any store is asked.
+        form = pyoxigraph.Store().query(protocol.query, base_iri=base_iri)
     except SyntaxError as error:
         if is_update(protocol.query):
             raise ReadOnly(READ_ONLY) from None
         raise BadRequest(f"the query does not parse: {error}") from None
     # HTML comes last: only a client that prefers it (a browser) gets a page, never a default
-    if isinstance(answer, pyoxigraph.QuerySolutions):
+    if isinstance(form, pyoxigraph.QuerySolutions):
         offers = (*SOLUTION_FORMATS, HTML)
-    elif isinstance(answer, pyoxigraph.QueryBoolean):
+    elif isinstance(form, pyoxigraph.QueryBoolean):
         offers = (*BOOLEAN_FORMATS, HTML)
     else:
         offers = (*RDF_FORMATS, HTML)
     fmt = negotiate(offers, protocol.format)
-    truncated = False
     limit = publication().settings.row_limit
-    if isinstance(answer, pyoxigraph.QuerySolutions):
-        answer, truncated = capped(answer, limit)
-    if fmt is HTML:
-        body = results_page(protocol.query, answer, truncated=truncated, limit=limit)
-    else:
-        body = answer_bytes(answer, fmt)
+    if snapshot.pool is not None:  # the embedded store: a killable query process
+        body, truncated = _in_pool(snapshot.pool, protocol, form, fmt, base_iri, limit)
+    else:  # an external store: its connection has the time limit
+        body, truncated = _in_store(snapshot.store, protocol, fmt, base_iri, limit)
     response = Response(body, content_type=fmt.content_type)
     if truncated:  # the answer says it was cut, and where
         response.headers[ROW_LIMIT_HEADER] = f"{publication().settings.row_limit}; truncated"
     response.vary.add("Accept")
     return _cached(response, etag, snapshot.info)
+
+
+def _in_pool(pool: QueryPool, protocol: ProtocolRequest, form: object, fmt: Format, base_iri: str,
+             limit: int) -> tuple[bytes | str, bool]:
+    default, named = dataset_graphs(protocol.dataset)
+    wire = fmt.name if fmt is not HTML else ("json" if not isinstance(form, pyoxigraph.QueryTriples) else "ntriples")
+    try:
+        outcome = pool.run(Job(protocol.query or "", default, named, base_iri, wire, limit))
+    except QueryFailed as failed:
+        raise BadRequest(str(failed)) from None
+    if fmt is not HTML:
+        return outcome.body, outcome.truncated
+    if wire == "json":
+        answer = pyoxigraph.parse_query_results(outcome.body, format=pyoxigraph.QueryResultsFormat.JSON)
+    else:
+        answer = list(pyoxigraph.parse(outcome.body, format=pyoxigraph.RdfFormat.N_TRIPLES))
+    return results_page(protocol.query or "", answer, truncated=outcome.truncated, limit=limit), outcome.truncated
+
+
+def _in_store(store: Store, protocol: ProtocolRequest, fmt: Format, base_iri: str,
+              limit: int) -> tuple[bytes | str, bool]:
+    try:
+        answer = store.query(protocol.query or "", dataset=protocol.dataset, base_iri=base_iri)
+    except SyntaxError as error:
+        raise BadRequest(f"the query does not parse: {error}") from None
+    truncated = False
+    if isinstance(answer, pyoxigraph.QuerySolutions):
+        answer, truncated = capped(answer, limit)
+    if fmt is HTML:
+        return results_page(protocol.query or "", answer, truncated=truncated, limit=limit), truncated
+    return answer_bytes(answer, fmt), truncated
 
 
 def _etag(version: str, protocol: ProtocolRequest) -> str:
