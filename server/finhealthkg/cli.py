@@ -131,7 +131,9 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default=None, help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=None, help="port (default 8080)")
     serve.add_argument("--workers", type=int, default=None, help="worker processes (default 2)")
-    serve.add_argument("--threads", type=int, default=None, help="threads per worker (default 1)")
+    serve.add_argument("--threads", type=int, default=None, help="threads per worker (default 8)")
+    serve.add_argument("--query-processes", type=int, default=None,
+                       help="processes per worker that run public queries on the embedded store (default 4)")
     serve.add_argument("--query-timeout", type=int, default=None, help="seconds a query may run (default 30)")
     serve.add_argument("--row-limit", type=int, default=None, help="rows of a SELECT answer (default 100000)")
     serve.add_argument("--proxy-hops", type=int, default=None,
@@ -165,6 +167,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 
     serve(_store_settings(args, settings).with_overrides(
         host=args.host, port=args.port, workers=args.workers, threads=args.threads, proxy_hops=args.proxy_hops,
+        query_processes=args.query_processes,
         query_timeout=args.query_timeout, row_limit=args.row_limit))
     return EXIT_OK
 
