@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 HOST   ?= 127.0.0.1
 PORT   ?= 8080
 
-.PHONY: install validate build serve test lint bench screenshots clean
+.PHONY: install validate build serve test lint bench load screenshots clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,11 @@ lint: install
 
 bench: install
 	$(BIN)/python bench/run.py
+
+# A bounded load test on loopback (32 clients for 30 s against a server it starts and stops);
+# writes its numbers as the "Load" section of bench/RESULTS.md.
+load: build
+	$(BIN)/python bench/load.py --write bench/RESULTS.md
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

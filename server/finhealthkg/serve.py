@@ -1,15 +1,30 @@
 """Run the app under gunicorn (a production WSGI server), each worker opening the release
-store read-only. The master checks the release first, so a broken set-up fails at once."""
+store read-only. The master checks the release first, so a broken set-up fails at once.
+
+Operations: the access log is one JSON line per request on stdout (web/access_log.py), the
+server's own messages go to stderr. On SIGTERM the server stops listening at once, so new
+connections are refused (a balancer tries another server), lets the requests in flight
+finish for up to `graceful_timeout` seconds, then exits with status 0. (SIGINT and SIGQUIT
+stop it at once, as gunicorn does.)
+"""
 
 from __future__ import annotations
 
+import errno
+import multiprocessing
+import os
+import socket
 import sys
+from concurrent.futures import ProcessPoolExecutor
 
 from gunicorn.app.base import BaseApplication
+from gunicorn.workers.gthread import ThreadWorker
+from gunicorn.workers.sync import SyncWorker
 
 from .config import Settings
 from .stores.sparql import redact
 from .web import create_app
+from .web.access_log import JsonAccessLogger
 from .web.publication import Publication
 
 
@@ -24,12 +39,13 @@ class PublisherServer(BaseApplication):
             "bind": f"[{s.host}]:{s.port}" if ":" in s.host else f"{s.host}:{s.port}",
             "workers": s.workers,
             "threads": s.threads,
-            "worker_class": "gthread" if s.threads > 1 else "sync",
-            "accesslog": "-",
-            "errorlog": "-",
+            "worker_class": GracefulThreadWorker if s.threads > 1 else GracefulSyncWorker,
+            "logger_class": JsonAccessLogger,
+            "accesslog": "-",  # stdout, one JSON line per request
+            "errorlog": "-",  # stderr
             "loglevel": "info",
             "timeout": max(120, s.query_timeout + 30),  # a worker past this is killed
-            "graceful_timeout": 30,
+            "graceful_timeout": max(30, s.query_timeout + 10),  # a query at its limit still finishes
             "preload_app": False,  # each worker opens the store itself
             "proc_name": "finhealthkg",
             "control_socket_disable": True,  # no socket in the user's home directory
@@ -41,10 +57,63 @@ class PublisherServer(BaseApplication):
         return create_app(self.settings)
 
 
+# gunicorn's master closes its listening sockets on SIGTERM, but each worker holds the same
+# sockets until it exits: connections made meanwhile wait in the backlog and are reset when
+# the last worker is done. These workers let go of the listening sockets as soon as they are
+# told to stop, so the port refuses new connections while the requests in flight finish.
+
+class GracefulSyncWorker(SyncWorker):
+    def handle_exit(self, sig, frame) -> None:  # noqa: ANN001 - a signal handler
+        super().handle_exit(sig, frame)  # not alive: the loop ends after the request in flight
+        # In a signal handler the listening socket may be in use by select() or accept(): its file
+        # descriptor is pointed at a fresh socket that listens nowhere, rather than closed.
+        for listener in self.sockets:
+            try:
+                placeholder = socket.socket(listener.family, socket.SOCK_STREAM)
+                os.dup2(placeholder.fileno(), listener.fileno(), inheritable=False)
+                placeholder.close()
+            except OSError:
+                pass
+
+    def accept(self, listener) -> None:  # noqa: ANN001 - a gunicorn listener
+        try:
+            super().accept(listener)
+        except OSError as error:
+            if self.alive or error.errno not in (errno.EINVAL, errno.EBADF):
+                raise  # accept() on the placeholder when stopping is expected; nothing else
+
+
+class GracefulThreadWorker(ThreadWorker):
+    def handle_exit(self, sig, frame) -> None:  # noqa: ANN001 - a signal handler
+        # The event loop, not the signal handler, stops listening (through gunicorn's method
+        # queue; an older gunicorn without one is left to its own way of stopping).
+        if self.alive and hasattr(self, "method_queue"):
+            self.method_queue.defer(self._stop_listening)
+        super().handle_exit(sig, frame)
+
+    def _stop_listening(self) -> None:
+        self.set_accept_enabled(False)
+        for listener in self.sockets:
+            listener.close()
+
+
+def _served_version(settings: Settings) -> str:
+    """Open what will be served once, so a broken set-up fails with a message before forking.
+
+    It is opened in a child process: the master must not open the embedded store itself, for
+    RocksDB's state inherited by the forked workers makes each of them crash (SIGSEGV) on exit.
+    """
+    with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("fork")) as child:
+        return child.submit(_open_and_tell, settings).result()
+
+
+def _open_and_tell(settings: Settings) -> str:
+    return Publication.open(settings).now.info.version
+
+
 def serve(settings: Settings) -> None:
-    # Open what will be served once, so a broken set-up fails with a message before forking.
-    snapshot = Publication.open(settings).now
+    version = _served_version(settings)
     where = f"the store {redact(settings.store_url)}" if settings.store_url else "the embedded store"
-    print(f"Serving release {snapshot.info.version} from {where} on http://{settings.host}:{settings.port}/ "
+    print(f"Serving release {version} from {where} on http://{settings.host}:{settings.port}/ "
           f"({settings.workers} worker(s))", file=sys.stderr, flush=True)
     PublisherServer(settings).run()

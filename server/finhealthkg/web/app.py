@@ -1,5 +1,6 @@
 """`create_app(settings)`: the Flask app, one blueprint per concern, headers every answer
-carries (CORS, the release version), errors mapped to statuses in one place."""
+carries (CORS, the release version), security headers on pages (security.py), errors mapped
+to statuses in one place."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from ..config import Settings
 from ..stores import Store
-from . import description, downloads, resources, sparql
+from . import access_log, description, downloads, health, resources, security, sparql
 from .errors import register_error_handlers
 from .i18n import LANGUAGES, NAMES, language, remember, words
 from .publication import EXTENSION, Publication, served
@@ -25,10 +26,13 @@ def create_app(settings: Settings, store: Store | None = None) -> Flask:
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_body_bytes
     app.json.sort_keys = False
-    app.extensions[EXTENSION] = Publication.open(settings, store)
+    app.extensions[EXTENSION] = publication = Publication.open(settings, store)
+    _ = publication.now.pool  # start the query processes now, not on the first query
     register_error_handlers(app)
-    for module in (sparql, resources, downloads, description):
+    for module in (sparql, resources, downloads, description, health):
         app.register_blueprint(module.blueprint)
+    access_log.init_app(app)
+    security.init_app(app)
     app.after_request(_common_headers)
     app.context_processor(_page_words)
     if settings.proxy_hops:  # behind TLS-terminating proxies: the public scheme and host
@@ -58,6 +62,7 @@ def _common_headers(response: Response) -> Response:
             "Access-Control-Request-Headers", "Accept, Content-Type, If-None-Match, Range")
         headers["Access-Control-Max-Age"] = "86400"
     headers.setdefault("X-Content-Type-Options", "nosniff")
+    security.add_headers(response)
     if response.mimetype == "text/html":  # pages speak the reader's language
         response.vary.add("Accept-Language")
         response.vary.add("Cookie")

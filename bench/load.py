@@ -1,0 +1,564 @@
+#!/usr/bin/env python3
+"""A bounded load test of the publisher, on loopback only; it stops by itself.
+
+By default: starts `finhealthkg serve` on a free loopback port from the repository's current
+release (built first if there is none), runs 32 concurrent clients for 30 s, each with its own
+HTTP session, sending a mix of light requests:
+
+  sparql-lookup   a point lookup: SELECT ?p ?o WHERE { <thing> ?p ?o } (SPARQL JSON)
+  sparql-example  one of the example queries of the home page (web/examples.py), SPARQL JSON
+  id-303          GET /id/{kind}/{slug} as Turtle: the 303 followed to the document
+  doc-turtle      GET /doc/{kind}/{slug} with Accept: text/turtle
+  doc-html        GET /doc/{kind}/{slug} with Accept: text/html
+
+and reports errors (zero expected), latency p50/p95/p99 per kind, requests per second, and
+the server's peak memory: the resident set of the gunicorn master, its workers and their
+child processes summed, sampled from /proc while the load runs.
+
+    .venv/bin/python bench/load.py                       # 32 clients, 30 s, prints the numbers
+    .venv/bin/python bench/load.py --write bench/RESULTS.md   # and writes its "Load" section
+    .venv/bin/python bench/load.py --url http://127.0.0.1:8080 --clients 8 --duration 5
+
+Exit status: 0 when no request failed, 1 when some did, 2 when it could not run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import ipaddress
+import json
+import os
+import platform
+import random
+import re
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import requests
+
+REPO = Path(__file__).resolve().parents[1]
+KINDS = ("sparql-lookup", "sparql-example", "id-303", "doc-turtle", "doc-html")
+MAX_CLIENTS, MAX_DURATION = 256, 600.0  # the bounds: never more, never longer
+REQUEST_TIMEOUT = 30.0
+SAMPLE_SECONDS = 0.2
+SECTION = "## Load"
+LIBRARIES = ("gunicorn", "flask", "werkzeug", "pyoxigraph", "rdflib", "requests")
+
+
+class Refused(Exception):
+    """The load test will not run as asked (a non-loopback target, bounds exceeded, no server)."""
+
+
+# --- the target --------------------------------------------------------------------------------
+
+def loopback_only(url: str) -> str:
+    """The URL without a trailing slash, if every address its host names is a loopback one."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise Refused(f"{url!r} is not an http(s) URL")
+    try:
+        infos = socket.getaddrinfo(parts.hostname, parts.port or 80, proto=socket.IPPROTO_TCP)
+    except socket.gaierror as error:
+        raise Refused(f"{parts.hostname} does not resolve: {error}") from None
+    addresses = {info[4][0] for info in infos}
+    outside = sorted(a for a in addresses if not ipaddress.ip_address(a.split("%")[0]).is_loopback)
+    if not addresses or outside:
+        raise Refused(f"{parts.hostname} is not loopback-only ({', '.join(outside) or 'no address'}): "
+                      "this load generator only targets this machine")
+    return url.rstrip("/")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def finhealthkg_command() -> list[str]:
+    script = Path(sys.executable).parent / "finhealthkg"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "finhealthkg.cli"]
+
+
+def ensure_release(where: list[str]) -> None:
+    """Build a release from the repository's sources when there is none to serve."""
+    listed = subprocess.run([*finhealthkg_command(), "releases", *where], capture_output=True, text=True,
+                            check=False, timeout=60)
+    if listed.returncode == 0 and "*" in listed.stdout:
+        return
+    print("no current release: building one (finhealthkg build)", file=sys.stderr, flush=True)
+    built = subprocess.run([*finhealthkg_command(), "build", *where], capture_output=True, text=True,
+                           check=False, timeout=600)
+    if built.returncode != 0:
+        raise Refused(f"finhealthkg build failed:\n{built.stdout}{built.stderr}")
+
+
+@contextmanager
+def own_server(where: list[str], extra: list[str], log_path: Path) -> Iterator[tuple[str, int]]:
+    """`finhealthkg serve` on a free loopback port: (base URL, pid of the gunicorn master).
+    Its stderr goes to `log_path`, its stdout (the access log) beside it, with .access added."""
+    ensure_release(where)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    with log_path.open("w") as log, access_log_of(log_path).open("w") as access:
+        process = subprocess.Popen([*finhealthkg_command(), "serve", *where, "--host", "127.0.0.1",
+                                    "--port", str(port), *extra], stdout=access, stderr=log)
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                if process.poll() is not None:
+                    raise Refused(f"the server exited with status {process.returncode}; see {log_path}")
+                try:
+                    if requests.get(url + "/healthz", timeout=2).status_code == 200:
+                        break
+                except requests.RequestException:
+                    pass
+                if time.monotonic() > deadline:
+                    raise Refused(f"the server did not answer within 60 s; see {log_path}")
+                time.sleep(0.2)
+            yield url, process.pid
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+def access_log_of(log_path: Path) -> Path:
+    return log_path.with_name(log_path.name + ".access")
+
+
+ERROR_LINE = re.compile(r"^(\w+\.)*\w*(Error|Exception)\b|\[(WARNING|ERROR|CRITICAL)\]")
+
+
+def server_log_summary(log_path: Path) -> dict:
+    """What the server said of itself during the run: tracebacks are failures even when no
+    client saw one; and the access log should hold one line per request the server answered."""
+    said = log_path.read_text(errors="replace").splitlines()
+    access = access_log_of(log_path).read_text(errors="replace").splitlines()
+    return {"server_log": str(log_path), "server_tracebacks": sum(line.startswith("Traceback") for line in said),
+            "server_log_excerpt": sorted({line[:300] for line in said if ERROR_LINE.search(line)})[:10],
+            "access_log_lines": len(access)}
+
+
+# --- memory ------------------------------------------------------------------------------------
+
+def _children() -> dict[int, list[int]]:
+    tree: dict[int, list[int]] = defaultdict(list)
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        ppid = int(stat[stat.rindex(")") + 2:].split()[1])
+        tree[ppid].append(int(entry.name))
+    return tree
+
+
+def process_tree(roots: set[int]) -> set[int]:
+    tree, found, todo = _children(), set(), list(roots)
+    while todo:
+        pid = todo.pop()
+        if pid not in found:
+            found.add(pid)
+            todo.extend(tree.get(pid, ()))
+    return found
+
+
+def memory_bytes(pid: int) -> tuple[int, int]:
+    """(RSS, PSS) of a process: PSS shares the pages it shares with others (forked workers,
+    the store's files) among them, so a sum of PSS counts each page once."""
+    rss = pss = 0
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Rss:"):
+                rss = int(line.split()[1]) * 1024
+            elif line.startswith("Pss:"):
+                pss = int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        pass  # gone, or not ours to read
+    return rss, pss
+
+
+def listeners_of(port: int) -> set[int]:
+    """The processes holding a socket that listens on `port` (gunicorn's master and workers)."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:  # LISTEN
+                inodes.add(fields[9])
+    links, pids = {f"socket:[{inode}]" for inode in inodes}, set()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            for fd in (entry / "fd").iterdir():
+                if os.readlink(fd) in links:
+                    pids.add(int(entry.name))
+                    break
+        except OSError:
+            continue
+    return pids
+
+
+class MemorySampler(threading.Thread):
+    """The peak of the summed RSS of a process tree, sampled every SAMPLE_SECONDS."""
+
+    def __init__(self, roots: set[int]) -> None:
+        super().__init__(daemon=True)
+        self.roots = roots
+        self.peak_bytes = 0  # RSS summed
+        self.peak_pss_bytes = 0
+        self.peak_processes = 0
+        self.samples = 0
+        self._halt = threading.Event()
+
+    def sample(self) -> None:
+        pids = process_tree(self.roots)
+        sizes = [memory_bytes(pid) for pid in pids]
+        self.peak_bytes = max(self.peak_bytes, sum(rss for rss, _ in sizes))
+        self.peak_pss_bytes = max(self.peak_pss_bytes, sum(pss for _, pss in sizes))
+        self.peak_processes = max(self.peak_processes, len(pids))
+        self.samples += 1
+
+    def run(self) -> None:
+        while not self._halt.is_set():
+            self.sample()
+            self._halt.wait(SAMPLE_SECONDS)
+
+    def stop(self) -> None:
+        self._halt.set()
+        self.join()
+        self.sample()
+
+
+# --- the load ----------------------------------------------------------------------------------
+
+@dataclass
+class Tally:
+    latencies: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    errors: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    examples: list[str] = field(default_factory=list)  # the first few errors, said in words
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def add(self, kind: str, seconds: float, error: str | None) -> None:
+        with self.lock:
+            self.latencies[kind].append(seconds)
+            if error is not None:
+                self.errors[kind] += 1
+                if len(self.examples) < 10:
+                    self.examples.append(f"{kind}: {error}")
+
+
+def targets(url: str, base_iri: str) -> tuple[list[str], list[str]]:
+    """(paths of things under /id/, queries) to send: asked of the server itself."""
+    from finhealthkg.web.examples import EXAMPLES
+
+    query = f"""SELECT DISTINCT ?s WHERE {{ ?s ?p ?o FILTER (STRSTARTS(STR(?s), "{base_iri}id/")) }}"""
+    answer = requests.get(url + "/sparql", params={"query": query},
+                          headers={"Accept": "application/sparql-results+json"}, timeout=REQUEST_TIMEOUT)
+    answer.raise_for_status()
+    things = sorted(row["s"]["value"][len(base_iri) - 1:] for row in answer.json()["results"]["bindings"])
+    if not things:
+        raise Refused(f"the server holds no things under {base_iri}id/ (another --base-iri?)")
+    return things, [example.text() for example in EXAMPLES]
+
+
+def one_request(session: requests.Session, url: str, kind: str, thing: str, examples: list[str],
+                base_iri: str) -> str | None:
+    """Send one request of `kind`; None if it was answered as it should be, else what went wrong."""
+    json_results = {"Accept": "application/sparql-results+json"}
+    if kind == "sparql-lookup":
+        query = f"SELECT ?p ?o WHERE {{ <{base_iri}{thing[1:]}> ?p ?o }}"
+        response = session.get(url + "/sparql", params={"query": query}, headers=json_results,
+                               timeout=REQUEST_TIMEOUT)
+        expect = "application/sparql-results+json"
+    elif kind == "sparql-example":
+        response = session.post(url + "/sparql", data={"query": random.choice(examples)}, headers=json_results,
+                                timeout=REQUEST_TIMEOUT)
+        expect = "application/sparql-results+json"
+    elif kind == "id-303":
+        response = session.get(url + thing, headers={"Accept": "text/turtle"}, timeout=REQUEST_TIMEOUT)
+        if not response.history or response.history[0].status_code != 303:
+            return f"GET {thing}: no 303 (history {[r.status_code for r in response.history]})"
+        expect = "text/turtle"
+    else:
+        accept = "text/turtle" if kind == "doc-turtle" else "text/html"
+        response = session.get(url + thing.replace("/id/", "/doc/", 1), headers={"Accept": accept},
+                               timeout=REQUEST_TIMEOUT)
+        expect = accept
+    if response.status_code != 200:
+        said = " ".join(response.text.split())[:200]
+        return f"{response.request.method} {response.request.path_url[:100]}: {response.status_code} {said}"
+    if not response.headers.get("Content-Type", "").startswith(expect):
+        return f"{response.request.path_url[:120]}: {response.headers.get('Content-Type')!r}, not {expect}"
+    if not response.content:
+        return f"{response.request.path_url[:120]}: an empty body"
+    return None
+
+
+def client(number: int, url: str, deadline: float, things: list[str], examples: list[str], base_iri: str,
+           tally: Tally) -> None:
+    rng = random.Random(number)
+    with requests.Session() as session:
+        while time.monotonic() < deadline:
+            kind = rng.choice(KINDS)
+            thing = rng.choice(things)
+            started = time.perf_counter()
+            try:
+                error = one_request(session, url, kind, thing, examples, base_iri)
+            except requests.RequestException as failure:
+                error = f"{type(failure).__name__}: {failure}"[:300]
+            tally.add(kind, time.perf_counter() - started, error)
+
+
+def percentile(values: list[float], share: float) -> float:
+    """The nearest-rank percentile (share in 0..1) of `values`."""
+    ordered = sorted(values)
+    return ordered[max(0, min(len(ordered) - 1, round(share * len(ordered) + 0.5) - 1))]
+
+
+def run_load(url: str, clients: int, duration: float, base_iri: str, roots: set[int]) -> dict:
+    things, examples = targets(url, base_iri)
+    tally = Tally()
+    sampler = MemorySampler(roots) if roots else None
+    if sampler:
+        sampler.start()
+    started = time.monotonic()
+    deadline = started + duration
+    threads = [threading.Thread(target=client, args=(n, url, deadline, things, examples, base_iri, tally),
+                                daemon=True) for n in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=duration + 2 * REQUEST_TIMEOUT + 10)
+    elapsed = time.monotonic() - started
+    if sampler:
+        sampler.stop()
+    kinds = {}
+    for kind in KINDS:
+        values = tally.latencies.get(kind, [])
+        kinds[kind] = {"requests": len(values), "errors": tally.errors.get(kind, 0),
+                       **({f"p{p}_ms": round(percentile(values, p / 100) * 1000, 1) for p in (50, 95, 99)}
+                          if values else {})}
+    everything = [v for values in tally.latencies.values() for v in values]
+    return {
+        "url": url, "clients": clients, "duration_s": round(elapsed, 2), "requests": len(everything),
+        "errors": sum(tally.errors.values()), "error_examples": tally.examples,
+        "requests_per_s": round(len(everything) / elapsed, 1) if elapsed else 0.0,
+        "all": {f"p{p}_ms": round(percentile(everything, p / 100) * 1000, 1) for p in (50, 95, 99)}
+        if everything else {},
+        "kinds": kinds, "things": len(things),
+        "server_peak_rss_mib": round(sampler.peak_bytes / 2**20, 1) if sampler else None,
+        "server_peak_pss_mib": round(sampler.peak_pss_bytes / 2**20, 1) if sampler else None,
+        "server_processes": sampler.peak_processes if sampler else None,
+        "memory_samples": sampler.samples if sampler else 0,
+        "stuck_clients": sum(thread.is_alive() for thread in threads),
+    }
+
+
+# --- the report --------------------------------------------------------------------------------
+
+def machine() -> dict:
+    cpuinfo = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
+    model = re.search(r"^model name\s*:\s*(.+)$", cpuinfo, re.M)
+    meminfo = Path("/proc/meminfo").read_text() if Path("/proc/meminfo").exists() else ""
+    total = re.search(r"^MemTotal:\s*(\d+) kB", meminfo, re.M)
+    versions = {}
+    for name in LIBRARIES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return {
+        "cpus": os.cpu_count(), "cpu_model": model.group(1).strip() if model else platform.processor() or "unknown",
+        "ram_gib": round(int(total.group(1)) / 2**20, 1) if total else None,
+        "kernel": platform.release(), "python": platform.python_version(), "libraries": versions,
+    }
+
+
+def load_average() -> str:
+    """The 1-minute load average: how busy the machine was with other work."""
+    try:
+        return Path("/proc/loadavg").read_text().split()[0]
+    except OSError:
+        return "unknown"
+
+
+def server_defaults() -> str:
+    from finhealthkg.config import Settings
+
+    defaults = Settings()
+    names = ("workers", "threads", "query_processes", "query_timeout")
+    return ", ".join(f"{name} {getattr(defaults, name)}" for name in names if hasattr(defaults, name))
+
+
+def git_commit() -> str:
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True, check=False)
+        return done.stdout.strip() if done.returncode == 0 else ""
+    commit = git("rev-parse", "HEAD") or "unknown"
+    return commit + (" (with uncommitted changes)" if git("status", "--porcelain", "--untracked-files=no") else "")
+
+
+def server_release(url: str) -> str:
+    try:
+        return requests.get(url + "/healthz", timeout=5).json().get("release") or "unknown"
+    except (requests.RequestException, ValueError):
+        return "unknown"
+
+
+def markdown(result: dict, about: dict) -> str:
+    m = about["machine"]
+    libraries = ", ".join(f"{name} {version}" for name, version in m["libraries"].items())
+    lines = [
+        SECTION, "",
+        f"`{about['command']}` on {about['date']}, commit `{about['commit']}`, release `{about['release']}`.",
+        "",
+        f"- Machine: {m['cpus']} CPUs ({m['cpu_model']}), {m['ram_gib']} GiB RAM, Linux {m['kernel']}; "
+        f"1-minute load average {about['load_before']} just before the run (other work shares the CPUs)",
+        f"- Python {m['python']}; {libraries}",
+        f"- Server: {about['server']}; the clients run on the same machine",
+        f"- Load: {result['clients']} concurrent clients (a thread and an HTTP session each) for "
+        f"{result['duration_s']} s, each sending the next request as soon as the last is answered; kinds drawn "
+        f"at random, evenly, over {result['things']} things and the {about['examples']} example queries",
+        "",
+        f"**{result['errors']} errors in {result['requests']} requests; {result['requests_per_s']} requests/s; "
+        f"server peak memory {result['server_peak_rss_mib']} MiB** (RSS summed over the gunicorn master, its "
+        f"workers and their children, {result['server_processes']} processes at most, sampled every "
+        f"{SAMPLE_SECONDS} s from /proc; pages shared between them count once in each, so the sum of their "
+        f"PSS, {result['server_peak_pss_mib']} MiB at its peak, is nearer to what the server takes)",
+        "",
+        "| kind | requests | errors | p50 ms | p95 ms | p99 ms |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    rows = [*result["kinds"].items(), ("all", {"requests": result["requests"], "errors": result["errors"],
+                                               **result["all"]})]
+    for kind, row in rows:
+        lines.append(f"| {kind} | {row['requests']} | {row['errors']} | {row.get('p50_ms', '–')} | "
+                     f"{row.get('p95_ms', '–')} | {row.get('p99_ms', '–')} |")
+    lines += ["", "Kinds: `sparql-lookup` SELECT ?p ?o of one thing (GET, SPARQL JSON); `sparql-example` one of "
+              "the home page's example queries (POST form, SPARQL JSON); `id-303` GET /id/… as Turtle, the 303 "
+              "followed (both requests in one latency); `doc-turtle`, `doc-html` GET /doc/… with that Accept. "
+              "An error is any exception, a status other than 200 (after the 303), another content type or an "
+              "empty body. Latency is client-side, from sending to the last byte read.", ""]
+    if result["error_examples"]:
+        lines += ["First errors:", "", *[f"- {e}" for e in result["error_examples"]], ""]
+    if "server_tracebacks" in result:
+        lines += [f"The server's access log has {result['access_log_lines']} lines (one per request it answered: "
+                  f"an `id-303` is two). Its log of itself (stderr) holds {result['server_tracebacks']} tracebacks"
+                  + (", and these errors and warnings:" if result["server_log_excerpt"] else "."), ""]
+        lines += [f"    {line}" for line in result["server_log_excerpt"]]
+        lines += [""] if result["server_log_excerpt"] else []
+    return "\n".join(lines)
+
+
+def write_section(path: Path, section: str) -> None:
+    """Replace the "Load" section of `path` (up to the next heading of its level), keeping the rest."""
+    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
+    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.M | re.S)
+    if pattern.search(text):
+        text = pattern.sub(lambda _: section.rstrip("\n") + "\n\n", text, count=1)
+    else:
+        text = text.rstrip("\n") + "\n\n" + section.rstrip("\n") + "\n"
+    path.write_text(text.rstrip("\n") + "\n", encoding="utf-8")
+
+
+def print_result(result: dict) -> None:
+    print(f"{result['requests']} requests in {result['duration_s']} s from {result['clients']} clients: "
+          f"{result['requests_per_s']} requests/s, {result['errors']} errors; server peak RSS "
+          f"{result['server_peak_rss_mib']} MiB (PSS {result['server_peak_pss_mib']} MiB) over "
+          f"{result['server_processes']} processes")
+    print(f"{'kind':16} {'requests':>8} {'errors':>6} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8}")
+    for kind, row in [*result["kinds"].items(), ("all", {**result["all"], "requests": result["requests"],
+                                                          "errors": result["errors"]})]:
+        print(f"{kind:16} {row['requests']:>8} {row['errors']:>6} {row.get('p50_ms', '-'):>8} "
+              f"{row.get('p95_ms', '-'):>8} {row.get('p99_ms', '-'):>8}")
+    for example in result["error_examples"]:
+        print("error:", example)
+    if "server_tracebacks" in result:
+        print(f"server log {result['server_log']}: {result['server_tracebacks']} tracebacks; "
+              f"{result['access_log_lines']} access log lines")
+        for line in result["server_log_excerpt"]:
+            print("  ", line)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--clients", type=int, default=32, help=f"concurrent clients (at most {MAX_CLIENTS})")
+    parser.add_argument("--duration", type=float, default=30.0, help=f"seconds (at most {MAX_DURATION:g})")
+    parser.add_argument("--url", help="a running server on this machine (default: start one)")
+    parser.add_argument("--root", help="for the server started here: where ontology/ shapes/ data/ are")
+    parser.add_argument("--releases", help="for the server started here: the releases directory")
+    parser.add_argument("--server-arg", action="append", default=[], metavar="ARG",
+                        help="passed on to `finhealthkg serve` (repeat: --server-arg=--workers --server-arg=4)")
+    parser.add_argument("--base-iri", help="the published base IRI (default: the package's)")
+    parser.add_argument("--write", type=Path, metavar="RESULTS.md", help="write the numbers as its Load section")
+    parser.add_argument("--json", type=Path, metavar="FILE", help="write the numbers as JSON")
+    args = parser.parse_args(argv)
+    from finhealthkg.namespaces import BASE
+
+    base_iri = args.base_iri or BASE
+    try:
+        if not 1 <= args.clients <= MAX_CLIENTS or not 0 < args.duration <= MAX_DURATION:
+            raise Refused(f"clients must be 1..{MAX_CLIENTS} and duration 0..{MAX_DURATION:g} s")
+        where = [flag for flag, value in (("--root", args.root), ("--releases", args.releases)) if value
+                 for flag in (flag, value)]
+        if args.url:
+            load_before = load_average()
+            url = loopback_only(args.url)
+            port = urlsplit(url).port or 80
+            result = run_load(url, args.clients, args.duration, base_iri, listeners_of(port))
+        else:
+            log = Path(os.environ.get("TMPDIR", "/tmp")) / f"finhealthkg-load-{os.getpid()}.log"
+            load_before = load_average()
+            with own_server(where, args.server_arg, log) as (url, pid):
+                release = server_release(url)
+                result = run_load(url, args.clients, args.duration, base_iri, {pid})
+            result.update(server_log_summary(log))
+    except Refused as refusal:
+        print(f"load: {refusal}", file=sys.stderr)
+        return 2
+    if args.url:
+        release = server_release(url)
+    print_result(result)
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    if args.write:
+        from finhealthkg.web.examples import EXAMPLES
+
+        about = {"machine": machine(), "commit": git_commit(), "release": release, "load_before": load_before,
+                 "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+                 "command": " ".join(["bench/load.py", *(argv if argv is not None else sys.argv[1:])]),
+                 "server": (f"the one at {url}" if args.url else
+                            f"`{' '.join(['finhealthkg serve', *args.server_arg])}` started by the script (the "
+                            f"defaults{' but for the flags shown' if args.server_arg else ''}: "
+                            f"{server_defaults()}) on loopback, "
+                            f"{'an external store' if '--store' in args.server_arg else 'the embedded store'}"),
+                 "examples": len(EXAMPLES)}
+        write_section(args.write, markdown(result, about))
+        print(f"wrote the {SECTION!r} section of {args.write}")
+    return 0 if result["errors"] == 0 and result["requests"] > 0 and not result["stuck_clients"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
