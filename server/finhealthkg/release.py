@@ -13,11 +13,17 @@ Crash safety: everything is written into a hidden staging directory beside the r
 renamed into place when complete, and only then is the `current` symlink replaced (a
 symlink written under another name and renamed over it, which is atomic). A build that
 dies at any point leaves `current` on the previous complete release; the next build
-removes what the dead one left behind.
+removes what the dead one left behind. A build that cannot write (disk full) removes its
+unfinished release and says so with a ReleaseError.
+
+Serving: `release_to_serve` picks the release a server opens, `check_release` decides
+whether a release is fit to serve (complete, checksums, a store holding the manifest's
+triples). When `current` is not fit, the newest older release that is gets served.
 """
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import gzip
 import hashlib
@@ -51,6 +57,7 @@ from .namespaces import (
 )
 from .progress import Steps
 from .sources import Sources, digest_of, load_sources, source_files
+from .stores import StoreError
 from .stores.oxigraph import OxigraphStore
 from .validate import ValidationReport, validate_sources
 
@@ -129,12 +136,21 @@ class Release:
             raise ReleaseError(f"{path}: not a complete release ({MANIFEST} is missing)") from None
         except (OSError, ValueError) as error:
             raise ReleaseError(f"{manifest_path}: unreadable manifest: {error}") from None
+        if not isinstance(manifest, dict):
+            raise ReleaseError(f"{manifest_path}: unreadable manifest: not a JSON object")
         if manifest.get("format") != FORMAT_VERSION:
             raise ReleaseError(
                 f"{path}: release layout {manifest.get('format')!r}, this finhealthkg reads "
                 f"{FORMAT_VERSION}; rebuild it with `finhealthkg build --force`")
         release = cls(path=path, manifest=manifest)
-        for name in release.checked_files():
+        try:
+            _ = (release.version, release.created, release.triples)  # what a server reads first
+            entries = release.checked_files()
+            if not entries or not all(isinstance(e, dict) and "sha256" in e for e in entries.values()):
+                raise ValueError("no files with checksums")
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
+            raise ReleaseError(f"{manifest_path}: unreadable manifest: {type(error).__name__}: {error}") from None
+        for name in entries:
             if not (path / name).is_file():
                 raise ReleaseError(f"{path}: release file {name} is missing")
         if not (path / STORE_DIR).is_dir():
@@ -150,11 +166,22 @@ class Release:
         return files
 
     def verify(self) -> None:
-        """Check every file against the checksums of the manifest; ReleaseError on a mismatch."""
+        """Check every file against the checksums of the manifest, and the manifest against
+        SHA256SUMS; ReleaseError on a mismatch."""
         for name, entry in self.checked_files().items():
-            actual = sha256_of(self.path / name)
+            try:
+                actual = sha256_of(self.path / name)
+            except OSError as error:
+                raise ReleaseError(f"{self.path / name}: unreadable: {error}") from None
             if actual != entry["sha256"]:
                 raise ReleaseError(f"{self.path / name}: checksum mismatch (the file is damaged)")
+        try:
+            sums = (self.path / CHECKSUMS).read_text(encoding="utf-8")
+        except (OSError, ValueError) as error:
+            raise ReleaseError(f"{self.path / CHECKSUMS}: unreadable: {error}") from None
+        listed = {name: sha for sha, _, name in (line.partition("  ") for line in sums.splitlines())}
+        if listed.get(MANIFEST) != sha256_of(self.path / MANIFEST):
+            raise ReleaseError(f"{self.path / MANIFEST}: checksum mismatch with {CHECKSUMS} (the manifest is damaged)")
 
     def open_store(self) -> OxigraphStore:
         return OxigraphStore.open_read_only(self.store_path)
@@ -177,15 +204,136 @@ def current_release(settings: Settings) -> Release:
 def list_releases(settings: Settings) -> list[Release]:
     """Every complete release, oldest first; incomplete directories are skipped."""
     releases = []
-    if settings.releases.is_dir():
-        for path in settings.releases.iterdir():
-            if path.name.startswith(".") or path.name == CURRENT or not path.is_dir():
-                continue
-            try:
-                releases.append(Release.open(path))
-            except ReleaseError:
-                continue
-    return sorted(releases, key=lambda r: (r.created, r.version))
+    for path in _release_directories(settings.releases):
+        try:
+            releases.append(Release.open(path))
+        except ReleaseError:
+            continue
+    return sorted(releases, key=lambda r: (r.created, version_key(r.version)))
+
+
+def version_key(name: str) -> tuple[str, int, str]:
+    """Orders release names by age: `<timestamp>[-<commit>]`, `.2`, `.3`... for builds in one second."""
+    base, _, suffix = name.partition(".")
+    return (base[:16], int(suffix) if suffix.isdigit() else 1, name)
+
+
+def _release_directories(releases: Path) -> list[Path]:
+    """Every directory that may be a release (complete or not), oldest first by name."""
+    if not releases.is_dir():
+        return []
+    found = [p for p in releases.iterdir()
+             if not p.name.startswith(".") and p.name != CURRENT and p.is_dir()]
+    return sorted(found, key=lambda p: version_key(p.name))
+
+
+# Releases whose files this process has checked against their checksums. A release never
+# changes once written, so reading every file again on each open would buy little.
+_VERIFIED: set[tuple[Path, str]] = set()
+
+
+def check_release(path: Path) -> tuple[Release, OxigraphStore]:
+    """A release fit to serve, with its store opened read-only; ReleaseError saying what is wrong.
+
+    Fit to serve: complete (`Release.open`); every file matches its checksum (read once per
+    process and release); the store opens and each of its graphs holds the number of
+    triples the manifest gives (counted on every open: damage to the store shows there).
+    """
+    release = Release.open(path)
+    try:
+        key = (path.resolve(), sha256_of(path / MANIFEST))
+    except OSError as error:
+        raise ReleaseError(f"{path / MANIFEST}: unreadable: {error}") from None
+    if key not in _VERIFIED:
+        release.verify()
+        _VERIFIED.add(key)
+    try:
+        store = release.open_store()
+        for name, graph in sorted(release.manifest.get("graphs", {}).items()):
+            count = store.triple_count([graph["iri"]])
+            if count != graph["triples"]:
+                raise ReleaseError(f"{release.store_path}: graph {name} holds {count} triples, the manifest "
+                                   f"says {graph['triples']} (the store is damaged)")
+        count = store.triple_count()
+    except ReleaseError:
+        raise
+    except StoreError as error:
+        raise ReleaseError(str(error)) from None
+    except Exception as error:  # pyoxigraph reports a damaged database as OSError, RuntimeError...
+        raise ReleaseError(f"{release.store_path}: the Oxigraph store is damaged: {error}") from None
+    if count != release.triples:
+        raise ReleaseError(f"{release.store_path}: the store holds {count} triples, the manifest says "
+                           f"{release.triples} (the store is damaged)")
+    return release, store
+
+
+@dataclass(frozen=True)
+class ServedRelease:
+    """The release a server opens, and why it is not `current` when it is not."""
+
+    release: Release
+    store: OxigraphStore
+    current: str | None  # the directory `current` names; None without a `current` link
+    refused: tuple[tuple[str, str], ...]  # (release, what is wrong) of each passed over, in order
+
+    @property
+    def is_current(self) -> bool:
+        return self.current == self.release.path.name
+
+    def explanation(self) -> str:
+        """What was refused and what is served instead (empty when `current` is served)."""
+        if self.is_current:
+            return ""
+        what = "the previous release" if self.current is not None else "the newest release"
+        if self.current is None:
+            what += f" (there is no `current` link in {self.release.path.parent})"
+        why = "".join(f"release {name} cannot be served: {reason}; " for name, reason in self.refused)
+        return f"{why}serving {what} {self.release.path.name} instead"
+
+
+def release_to_serve(settings: Settings) -> ServedRelease:
+    """The release to serve: `current` when it is fit to serve (`check_release`), else the
+    newest release older than it that is (the one served before, as far as this directory
+    tells); without a `current` link, the newest that is. Releases newer than `current`
+    were never published (a build died before switching, or `current` was set back on
+    purpose) and are not served in its place. ReleaseError when none is fit, listing why."""
+    releases = settings.releases
+    link = releases / CURRENT
+    directories = _release_directories(releases)
+    current: str | None = None
+    candidates: list[tuple[str, Path]] = []
+    unpublished: list[str] = []
+    if link.is_symlink() or link.exists():
+        try:
+            target = link.resolve(strict=False)
+            current = target.name
+        except (OSError, RuntimeError) as error:  # a loop of links
+            raise ReleaseError(f"{link}: unreadable link: {error}") from None
+        candidates.append((current, target))
+        newer = version_key(current)
+        candidates += [(p.name, p) for p in reversed(directories)
+                       if version_key(p.name) < newer and p.resolve() != target]
+        unpublished = [p.name for p in directories if version_key(p.name) > newer and p.resolve() != target]
+    else:
+        candidates += [(p.name, p) for p in reversed(directories)]
+    if not candidates:
+        raise ReleaseError(f"no current release in {releases}: run `finhealthkg build` first")
+    refused: list[tuple[str, str]] = []
+    for name, path in candidates:
+        if not path.is_dir():
+            refused.append((name, f"{path} does not exist"))
+            continue
+        try:
+            release, store = check_release(path)
+        except ReleaseError as error:
+            refused.append((name, str(error)))
+            continue
+        return ServedRelease(release, store, current, tuple(refused))
+    listing = "".join(f"\n  {name}{' (current)' if name == current else ''}: {reason}" for name, reason in refused)
+    newer = (f"; releases newer than `current` were never published and are not served in its place "
+             f"({', '.join(unpublished)}): point `current` at one to serve it") if unpublished else ""
+    raise ReleaseError(f"no release in {releases} can be served:{listing}\n"
+                       f"run `finhealthkg build --force` to build a new one{newer}")
 
 
 def build_release(settings: Settings, *, steps: Steps | None = None, force: bool = False) -> BuildResult:
@@ -207,28 +355,61 @@ def build_release(settings: Settings, *, steps: Steps | None = None, force: bool
     if not report.conforms:
         raise InvalidSources(report)
 
-    settings.releases.mkdir(parents=True, exist_ok=True)
-    with _build_lock(settings.releases):
-        _remove_leftovers(settings.releases)
-        created = datetime.now(UTC).replace(microsecond=0)
-        commit, dirty = _git_state(settings.root)
-        version = _new_version(settings.releases, created, commit, dirty)
-        staging = settings.releases / f"{STAGING_PREFIX}{version}"
-        staging.mkdir()
-        try:
-            manifest = _write_release(staging, sources, report, settings, steps,
-                                      version=version, created=created, commit=commit,
-                                      dirty=dirty, digest=digest)
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)  # a killed build is cleaned next time
-            raise
+    try:
+        settings.releases.mkdir(parents=True, exist_ok=True)
+        with _build_lock(settings.releases):
+            return _publish(settings, sources, report, steps, digest)
+    except OSError as error:  # disk full, quota, file size limit, permissions
+        raise ReleaseError(f"cannot write a release into {settings.releases}: {error}{_hint(error)}; "
+                           f"nothing was published and {_current_now(settings.releases)}") from None
+
+
+def _publish(settings: Settings, sources: Sources, report: ValidationReport, steps: Steps,
+             digest: str) -> BuildResult:
+    """Write the release into a staging directory, rename it into place, switch `current`
+    (holding the build lock)."""
+    _remove_leftovers(settings.releases)
+    created = datetime.now(UTC).replace(microsecond=0)
+    commit, dirty = _git_state(settings.root)
+    version = _new_version(settings.releases, created, commit, dirty)
+    staging = settings.releases / f"{STAGING_PREFIX}{version}"
+    final = settings.releases / version
+    staging.mkdir()
+    try:
+        manifest = _write_release(staging, sources, report, settings, steps,
+                                  version=version, created=created, commit=commit,
+                                  dirty=dirty, digest=digest)
         with steps.step(f"Publishing release {version}"):
-            final = settings.releases / version
             os.rename(staging, final)
             _fsync_directory(settings.releases)
-        with steps.step("Switching current"):
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)  # a killed build is cleaned next time
+        raise
+    with steps.step("Switching current"):
+        try:
             switch_current(settings.releases, version)
-        return BuildResult(Release(path=final, manifest=manifest), built=True)
+        except OSError as error:
+            raise ReleaseError(f"release {version} was written to {final}, but `current` could not be "
+                               f"switched to it: {error}{_hint(error)}; {_current_now(settings.releases)}") from None
+    return BuildResult(Release(path=final, manifest=manifest), built=True)
+
+
+def _hint(error: OSError) -> str:
+    text = str(error)
+    if error.errno == errno.ENOSPC or "No space left" in text:
+        return " (the disk is full)"
+    if error.errno == errno.EDQUOT or "quota" in text.lower():
+        return " (the disk quota is used up)"
+    if error.errno == errno.EFBIG or "File too large" in text:
+        return " (a file outgrew the file size limit: `ulimit -f`, or the disk is full)"
+    return ""
+
+
+def _current_now(releases: Path) -> str:
+    try:
+        return f"`current` still points at {os.readlink(releases / CURRENT)}"
+    except OSError:
+        return "there is no current release yet"
 
 
 def switch_current(releases: Path, version: str) -> None:
@@ -376,11 +557,16 @@ def sha256_of(path: Path) -> str:
 
 @contextmanager
 def _writing(path: Path) -> Iterator[IO[bytes]]:
-    """A binary file that is flushed to disk before the build goes on."""
-    with path.open("wb") as file:
-        yield file
-        file.flush()
-        os.fsync(file.fileno())
+    """A binary file that is flushed to disk before the build goes on; an OSError names it."""
+    try:
+        with path.open("wb") as file:
+            yield file
+            file.flush()
+            os.fsync(file.fileno())
+    except OSError as error:
+        if error.filename is None and error.errno is not None:
+            raise OSError(error.errno, error.strerror, str(path)) from error
+        raise
 
 
 def _fsync_directory(path: Path) -> None:

@@ -23,7 +23,15 @@ from ..config import Settings
 from ..describe import ReleaseInfo, release_info
 from ..executor import QueryPool
 from ..namespaces import PREFIXES
-from ..release import CURRENT, Release, ReleaseError, current_release, list_releases
+from ..release import (
+    CURRENT,
+    Release,
+    ReleaseError,
+    ServedRelease,
+    check_release,
+    list_releases,
+    release_to_serve,
+)
 from ..stores import Store, StoreError
 from ..stores import sparql as remote
 from ..stores.oxigraph import OxigraphStore
@@ -134,13 +142,48 @@ class Publication:
 
 
 def _local_follower(settings: Settings) -> Follower:
+    """Follows the `current` link of the releases directory.
+
+    The first open serves `current` if it is fit to serve (`check_release`: complete,
+    checksums, a store holding the manifest's triples), else the newest older release that
+    is, and says why on stderr; no release fit to serve is a ReleaseError. Each later open,
+    when `current` names another release, takes it only if it is fit to serve; otherwise
+    the ReleaseError makes the Publication keep the release it serves and log why.
+    """
+    opened = False
+
     def key() -> str | None:
-        return os.readlink(settings.releases / CURRENT)
+        try:
+            return os.readlink(settings.releases / CURRENT)
+        except FileNotFoundError:  # no link (yet): nothing to follow until a build makes one
+            return None
 
     def open_current() -> Snapshot:
-        release = current_release(settings)
-        return _snapshot(settings, release.open_store(), release)
+        nonlocal opened
+        if not opened:
+            served = _first_release(settings)
+            opened = True
+            return _snapshot(settings, served.store, served.release)
+        release, store = _followed_release(settings)
+        return _snapshot(settings, store, release)
     return Follower("local", key, open_current)
+
+
+def _first_release(settings: Settings) -> ServedRelease:
+    """The release a starting server serves (`release_to_serve`), any fallback logged."""
+    served = release_to_serve(settings)
+    if not served.is_current:
+        log.warning("%s", served.explanation())
+    return served
+
+
+def _followed_release(settings: Settings) -> tuple[Release, Store]:
+    """The release `current` names now, if it is fit to serve; ReleaseError saying why not."""
+    link = settings.releases / CURRENT
+    target = link.resolve()
+    if not target.is_dir():
+        raise ReleaseError(f"{link} points at {target}, which does not exist")
+    return check_release(target)
 
 
 def _remote_follower(settings: Settings) -> Follower:
