@@ -77,8 +77,8 @@ def _latency(url: str, query: str) -> float:
 
 @pytest.fixture(scope="module")
 def bounded_server(release) -> str:  # noqa: ANN001
-    with running_server(REPO, release.path.parent, "--query-timeout", str(TIMEOUT), "--workers", "2",
-                        "--threads", "8") as url:
+    # sync workers: four run the long queries, the others stay free for the short ones
+    with running_server(REPO, release.path.parent, "--query-timeout", str(TIMEOUT), "--workers", "6") as url:
         for query in LIGHT:  # warm up every query process and cache
             _latency(url, query)
         yield url

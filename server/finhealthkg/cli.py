@@ -130,10 +130,11 @@ def _parser() -> argparse.ArgumentParser:
                     "downloads, VoID, DCAT) under gunicorn. A new build is picked up without a restart.")
     serve.add_argument("--host", default=None, help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=None, help="port (default 8080)")
-    serve.add_argument("--workers", type=int, default=None, help="worker processes (default 2)")
-    serve.add_argument("--threads", type=int, default=None, help="threads per worker (default 8)")
+    serve.add_argument("--workers", type=int, default=None, help="worker processes (default 2 x CPUs + 1)")
+    serve.add_argument("--threads", type=int, default=None, help="threads per worker (default 1: sync workers)")
     serve.add_argument("--query-processes", type=int, default=None,
-                       help="processes per worker that run public queries on the embedded store (default 4)")
+                       help="processes per worker that run public queries on the embedded store "
+                            "(default: one per thread)")
     serve.add_argument("--query-timeout", type=int, default=None, help="seconds a query may run (default 30)")
     serve.add_argument("--row-limit", type=int, default=None, help="rows of a SELECT answer (default 100000)")
     serve.add_argument("--proxy-hops", type=int, default=None,

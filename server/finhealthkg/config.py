@@ -24,9 +24,11 @@ class Settings:
     base_iri: str = BASE  # the published base; answered on whatever host serves it
     host: str = "127.0.0.1"
     port: int = 8080
-    workers: int = 2
-    threads: int = 8  # per worker (gunicorn gthread workers); 1 gives sync workers
-    query_processes: int = 4  # per worker: processes that run public queries (embedded store)
+    # Sync workers by default: rdflib's SPARQL parser and pyoxigraph's query results are not
+    # safe to share between threads; one request at a time per worker process is.
+    workers: int = field(default_factory=lambda: 2 * (os.cpu_count() or 1) + 1)
+    threads: int = 1  # per worker; more gives gunicorn's gthread workers
+    query_processes: int = 0  # per worker, running public queries on the embedded store; 0: one per thread
     max_body_bytes: int = 1024 * 1024  # larger request bodies get 413
     proxy_hops: int = 0  # reverse proxies in front whose X-Forwarded-* headers are trusted
     query_timeout: int = 30  # seconds a public query may run

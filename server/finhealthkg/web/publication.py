@@ -209,7 +209,8 @@ def _remote_follower(settings: Settings) -> Follower:
 def _snapshot(settings: Settings, store: Store, release: Release | None) -> Snapshot:
     info = release_info(store, settings.base_iri)
     return Snapshot(store=store, info=info, release=release, graphs=tuple(store.graph_names()),
-                    query_processes=settings.query_processes, query_timeout=float(settings.query_timeout))
+                    query_processes=settings.query_processes or settings.threads,
+                    query_timeout=float(settings.query_timeout))
 
 
 def publication() -> Publication:
