@@ -123,6 +123,9 @@ def render_error(status: int, title: str, message: str, headers: dict[str, str] 
         TURTLE,
     )
 
+    # A message may quote the client's input, which can hold lone surrogates (from a query's
+    # \ud800 escapes) that UTF-8 cannot encode: written as escapes, never failing the answer.
+    message = message.encode("utf-8", "backslashreplace").decode("utf-8")
     offers = (TEXT, JSON, RESULTS_JSON, JSONLD, HTML, TURTLE, NTRIPLES, RDFXML, RESULTS_XML)
     accept = request.accept_mimetypes
     chosen = accept.best_match([f.media_type for f in offers]) if accept else None

@@ -10,11 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
+import pyoxigraph
 from flask import request
 from werkzeug.datastructures import MultiDict
 
 from ..stores import QueryDataset
-from .errors import BadRequest, ReadOnly, UnsupportedMediaType
+from .errors import BadRequest, PayloadTooLarge, ReadOnly, UnsupportedMediaType
 
 FORM = "application/x-www-form-urlencoded"
 DIRECT = "application/sparql-query"
@@ -72,7 +73,7 @@ def _parameters() -> tuple[MultiDict, str | None]:
             f"a POST to the endpoint needs Content-Type {FORM} or {DIRECT} (UTF-8); it had {given}")
     if charset and charset.strip().lower() not in ("utf-8", "utf8"):
         raise UnsupportedMediaType(f"the body must be UTF-8, not charset={charset}")
-    body = request.get_data(cache=False)
+    body = _body()
     if media_type == DIRECT:
         return url_params, _utf8(body, "the query")
     form = _decode_pairs(body)
@@ -80,6 +81,17 @@ def _parameters() -> tuple[MultiDict, str | None]:
         for value in values:
             form.add(key, value)
     return form, None
+
+
+def _body() -> bytes:
+    """The request body; 413 when it is over the limit. A body without Content-Length
+    (chunked) is cut at the limit by Werkzeug without an error, so what is left is looked at."""
+    body = request.get_data(cache=False)
+    limit = request.max_content_length
+    if (limit is not None and request.content_length is None and len(body) >= limit
+            and request.environ["wsgi.input"].read(1)):
+        raise PayloadTooLarge(f"the request body is larger than this endpoint accepts ({limit} bytes)")
+    return body
 
 
 def _decode_pairs(raw: bytes) -> MultiDict:
@@ -101,6 +113,16 @@ def _utf8(body: bytes, what: str) -> str:
 def _iris(params: MultiDict, name: str) -> list[str]:
     values = params.getlist(name)
     for value in values:
-        if not value or any(c in value for c in ' <>"{}|\\^`') or ":" not in value:
+        if not value or any(c in value for c in ' <>"{}|\\^`') or ":" not in value or not _is_iri(value):
             raise BadRequest(f"{name}={value!r} is not an absolute IRI")
     return values
+
+
+def _is_iri(value: str) -> bool:
+    """An IRI the store accepts as a graph name (no control characters, valid escapes ...);
+    anything else would fail inside the store instead of being answered here."""
+    try:
+        pyoxigraph.NamedNode(value)
+    except (ValueError, UnicodeError):
+        return False
+    return True
