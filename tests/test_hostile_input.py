@@ -18,6 +18,8 @@ import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from conftest import REPO, running_server
+
 AURIA = "https://w3id.org/finhealthkg/id/organization/auria-biobank"
 GOOD_QUERY = f"ASK {{ <{AURIA}> ?p ?o }}"
 # Derandomised, so that CI runs the same examples every time; FUZZ_N=600 FUZZ_RANDOM=1 explores.
@@ -237,3 +239,13 @@ def test_odd_header_bytes_are_answered_below_500(server, header):
 def test_queries_that_quote_hostile_characters_in_errors_answer_in_every_format(server, accept, query):
     response = requests.get(server + "/sparql", params={"query": query}, headers={"Accept": accept}, timeout=60)
     _ok(response, (query, accept))
+
+
+def test_the_body_limit_is_configurable(release):
+    with running_server(REPO, release.path.parent, "--max-body-bytes", "2000") as url:
+        padded = GOOD_QUERY + " #" + "x" * 1500
+        assert requests.post(url + "/sparql", data=padded.encode(), timeout=30,
+                             headers={"Content-Type": "application/sparql-query"}).status_code == 200
+        over = requests.post(url + "/sparql", data=(padded + "x" * 1000).encode(), timeout=30,
+                             headers={"Content-Type": "application/sparql-query"})
+        assert over.status_code == 413 and "2000 bytes" in over.text, over.text[:300]

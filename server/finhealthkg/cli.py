@@ -137,6 +137,8 @@ def _parser() -> argparse.ArgumentParser:
                             "(default: one per thread)")
     serve.add_argument("--query-timeout", type=int, default=None, help="seconds a query may run (default 30)")
     serve.add_argument("--row-limit", type=int, default=None, help="rows of a SELECT answer (default 100000)")
+    serve.add_argument("--max-body-bytes", type=int, default=None,
+                       help="largest request body accepted; larger ones get 413 (default 1048576)")
     serve.add_argument("--proxy-hops", type=int, default=None,
                        help="trust X-Forwarded-* from this many reverse proxies (default 0)")
     serve.set_defaults(handler=_serve)
@@ -169,7 +171,8 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     serve(_store_settings(args, settings).with_overrides(
         host=args.host, port=args.port, workers=args.workers, threads=args.threads, proxy_hops=args.proxy_hops,
         query_processes=args.query_processes,
-        query_timeout=args.query_timeout, row_limit=args.row_limit))
+        query_timeout=args.query_timeout, row_limit=args.row_limit,
+        max_body_bytes=args.max_body_bytes))
     return EXIT_OK
 
 

@@ -84,7 +84,7 @@ def register_error_handlers(app: Flask) -> None:
             headers["Allow"] = ", ".join(error.valid_methods)  # type: ignore[attr-defined]
         messages = {
             404: f"nothing is published at {request.path}",
-            413: "the request body is larger than this endpoint accepts",
+            413: f"the request body is larger than this endpoint accepts ({request.max_content_length} bytes)",
         }
         message = messages.get(error.code or 500, error.description or "")
         return render_error(error.code or 500, error.name, message, headers)
