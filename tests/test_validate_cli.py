@@ -95,3 +95,25 @@ def test_missing_directory_is_a_clear_error(tmp_path):
     done = cli("validate", "--root", str(tmp_path))
     assert done.returncode == 2
     assert "ontology directory is missing" in done.stderr
+
+
+BREAKAGES = [
+    ("biobanks.ttl", '"Auria Biopankki"@fi , "Auria Biopankki"@sv ;\n    skos:prefLabel',
+     '"Auria Biopankki"@sv ;\n    skos:prefLabel'),
+    ("cancer-centres.ttl", "fhkg:hostedBy organization:turku-university-hospital",
+     "fhkg:hostedBy organization:turku-univ-hospital"),
+    ("national-centres.ttl", 'schema:foundingDate "2019"^^xsd:gYear', 'schema:foundingDate "in 2019"'),
+    ("biobanks.ttl", '"Auria Biopankki"@fi ,', '"Auria Biopankki"@fi , "Auria"@fi ,'),
+]
+
+
+def test_both_shacl_engines_report_the_same(project):
+    """The compiled engine (the default) and pyshacl (the reference) print the same report,
+    finding by finding and file by file, for data broken in several ways at once."""
+    for name, old, new in BREAKAGES:
+        break_file(project.root / "data" / name, old, new)
+    reports = {engine: cli("validate", "--root", str(project.root), "--shacl-engine", engine)
+               for engine in ("sparql", "pyshacl")}
+    assert {done.returncode for done in reports.values()} == {1}
+    assert reports["sparql"].stdout == reports["pyshacl"].stdout
+    assert reports["sparql"].stdout.count("Violation:") >= len(BREAKAGES)

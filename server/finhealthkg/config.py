@@ -41,6 +41,7 @@ class Settings:
     store_timeout: int = 120  # seconds for one update request to the store (loading)
     store_max_request_bytes: int = 1024 * 1024  # largest update body sent while loading
     keep: int = 3  # releases kept in the external store
+    shacl_engine: str = "sparql"  # validate.ENGINES: "sparql" (compiled, fast) or "pyshacl" (the reference)
 
     @property
     def releases(self) -> Path:

@@ -1,27 +1,38 @@
-"""Read the hand-written sources (ontology/, shapes/, data/) and remember which file each
-node came from, so that a validation report can name the file to fix.
+"""Read the hand-written sources (ontology/, shapes/, data/) and find, when a report needs it,
+which file each node came from, so that a validation report can name the file to fix.
 
 Turtle files (*.ttl) of data/ form the data graph. TriG files (*.trig) of data/ add named
 graphs of their own, kept under their names in the store (not in the default graph).
+
+Everything is parsed by Oxigraph into an in-memory store, each part in its named graph
+(namespaces.GRAPH), so that a graph of millions of triples is validated and published without
+becoming Python objects. The shapes and the hand-written catalogue, small and read by pyshacl,
+the SHACL compiler and the catalogue writer, are rdflib graphs too. rdflib graphs of the
+ontology and data are made only when asked for (pyshacl, the reference validator, and tests).
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rdflib import Dataset, Graph, Literal, URIRef
+import pyoxigraph
+from pyoxigraph import NamedNode, RdfFormat
+from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.term import Node
 
 from .config import Settings
-from .namespaces import GRAPH
+from .namespaces import DATA_GRAPH, GRAPH, ONTOLOGY_GRAPH, PREFIXES, SHAPES_GRAPH
 
 # data/catalog.ttl is the hand-written part of the DCAT description of the dataset, not
 # knowledge: it is kept apart from the data graph.
 CATALOG_FILE = "catalog.ttl"
 PARTS = ("ontology", "shapes", "data")
+_PART_GRAPHS = {"ontology": str(ONTOLOGY_GRAPH), "data": str(DATA_GRAPH), "shapes": str(SHAPES_GRAPH)}
 
 
 class SourceError(Exception):
@@ -30,36 +41,79 @@ class SourceError(Exception):
 
 @dataclass
 class Sources:
-    """The parsed sources of one build: a graph per part and where each node was written."""
+    """The parsed sources of one build: a store of every part, rdflib graphs of the small ones."""
 
     root: Path
-    ontology: Graph = field(default_factory=Graph)
+    store: pyoxigraph.Store = field(default_factory=pyoxigraph.Store)
     shapes: Graph = field(default_factory=Graph)
-    data: Graph = field(default_factory=Graph)
     catalog: Graph = field(default_factory=Graph)
-    named: dict[str, Graph] = field(default_factory=dict)  # graphs of data/*.trig, by name
+    named_graphs: list[str] = field(default_factory=list)  # graphs of data/*.trig, by name
     files: dict[str, list[Path]] = field(default_factory=lambda: defaultdict(list))
-    # node -> files where it is a subject / where it is an object
-    subject_files: dict[Node, set[Path]] = field(default_factory=lambda: defaultdict(set))
-    object_files: dict[Node, set[Path]] = field(default_factory=lambda: defaultdict(set))
+    # blank nodes of the shapes (as rdflib names them) -> their file
+    _shape_blank_files: dict[BNode, set[Path]] = field(default_factory=lambda: defaultdict(set))
+
+    @property
+    def knowledge_graphs(self) -> list[str]:
+        """The graphs SHACL validates and the dataset publishes: ontology, data, TriG graphs."""
+        return [str(ONTOLOGY_GRAPH), str(DATA_GRAPH), *self.named_graphs]
+
+    def triple_count(self, graphs: Iterable[str] | None = None) -> int:
+        """Distinct triples in the union of the graphs (default: the knowledge graphs)."""
+        names = self.knowledge_graphs if graphs is None else list(graphs)
+        answer = self.store.query("SELECT (COUNT(*) AS ?n) WHERE { SELECT DISTINCT ?s ?p ?o { ?s ?p ?o } }",
+                                  default_graph=[NamedNode(name) for name in names])
+        return int(next(iter(answer))["n"].value)
+
+    @functools.cached_property
+    def ontology(self) -> Graph:
+        return self._rdflib_graph([str(ONTOLOGY_GRAPH)])
+
+    @functools.cached_property
+    def data(self) -> Graph:
+        return self._rdflib_graph([str(DATA_GRAPH)])
+
+    @functools.cached_property
+    def named(self) -> dict[str, Graph]:
+        return {name: self._rdflib_graph([name], identifier=URIRef(name)) for name in self.named_graphs}
 
     def knowledge_graph(self) -> Graph:
-        """Ontology and data together: what SHACL validates and what the dataset publishes."""
-        graph = Graph()
-        for prefix, namespace in self.data.namespaces():
-            graph.bind(prefix, namespace, override=False)
-        graph += self.ontology
-        graph += self.data
-        for named in self.named.values():
-            graph += named
+        """Ontology, data and TriG graphs as one rdflib graph (for pyshacl and tests)."""
+        return self._rdflib_graph(self.knowledge_graphs)
+
+    def _rdflib_graph(self, graphs: list[str], identifier: URIRef | None = None) -> Graph:
+        graph = Graph(identifier=identifier)
+        for prefix, namespace in PREFIXES.items():
+            graph.bind(prefix, namespace)
+        triples = (quad.triple for name in graphs
+                   for quad in self.store.quads_for_pattern(None, None, None, NamedNode(name)))
+        data = pyoxigraph.serialize(triples, format=RdfFormat.N_TRIPLES)
+        if data:
+            graph.parse(data=data, format="nt")
         return graph
 
     def files_of(self, node: Node | None) -> list[Path]:
         """The files a node is written in: where it is a subject, else where it is mentioned."""
         if node is None or isinstance(node, Literal):
             return []
-        found = self.subject_files.get(node) or self.object_files.get(node) or set()
-        return sorted(found)
+        if isinstance(node, BNode):
+            return sorted(self._shape_blank_files.get(node, set()))
+        subjects, objects = self._origins
+        return sorted(subjects.get(str(node)) or objects.get(str(node)) or set())
+
+    @functools.cached_property
+    def _origins(self) -> tuple[dict[str, set[Path]], dict[str, set[Path]]]:
+        """Where each IRI is a subject / an object, read from the files again: asked only when a
+        report names nodes, so a conforming build of millions of triples never pays for it."""
+        subjects: dict[str, set[Path]] = defaultdict(set)
+        objects: dict[str, set[Path]] = defaultdict(set)
+        for part in ("ontology", "shapes", "data", "graphs"):
+            for path in self.files.get(part, []):
+                for quad in _parse(path, RdfFormat.TRIG if part == "graphs" else RdfFormat.TURTLE):
+                    if isinstance(quad.subject, NamedNode):
+                        subjects[quad.subject.value].add(path)
+                    if isinstance(quad.object, NamedNode):
+                        objects[quad.object.value].add(path)
+        return subjects, objects
 
     def all_files(self) -> list[Path]:
         return sorted(path for paths in self.files.values() for path in paths)
@@ -93,7 +147,10 @@ def digest_of(root: Path, files: dict[str, list[Path]]) -> str:
     sha = hashlib.sha256()
     for path in sorted(p for paths in files.values() for p in paths):
         sha.update(_relative(root, path).encode() + b"\0")
-        sha.update(path.read_bytes() + b"\0")
+        with path.open("rb") as source:  # in blocks: a generated data file may be gigabytes
+            for block in iter(lambda: source.read(1 << 20), b""):
+                sha.update(block)
+        sha.update(b"\0")
     return sha.hexdigest()
 
 
@@ -101,43 +158,56 @@ def load_sources(settings: Settings) -> Sources:
     """Parse every source file; raise SourceError naming the file when one is broken."""
     sources = Sources(root=settings.root)
     for part, paths in source_files(settings).items():
-        if part == "graphs":
-            for path in paths:
-                _load_named_graphs(sources, path)
-            continue
-        target: Graph = getattr(sources, part)
         for path in paths:
-            graph = parse_file(path)
-            _remember_origins(sources, path, graph)
-            for prefix, namespace in graph.namespaces():
-                target.bind(prefix, namespace, override=False)
-            target += graph
+            if part == "graphs":
+                _load_named_graphs(sources, path)
+            elif part == "catalog":
+                sources.catalog += parse_file(path)
+            else:
+                _load_turtle(sources, path, _PART_GRAPHS[part])
+                if part == "shapes":  # read by pyshacl and the SHACL compiler as rdflib
+                    shapes = parse_file(path)
+                    for prefix, namespace in shapes.namespaces():
+                        sources.shapes.bind(prefix, namespace, override=False)
+                    sources.shapes += shapes
+                    for node in {*shapes.subjects(), *shapes.objects()}:
+                        if isinstance(node, BNode):
+                            sources._shape_blank_files[node].add(path)
             sources.files[part].append(path)
     return sources
 
 
-def _load_named_graphs(sources: Sources, path: Path) -> None:
-    dataset = Dataset()
+def _load_turtle(sources: Sources, path: Path, graph: str) -> None:
     try:
-        dataset.parse(path, format="trig")
-    except Exception as error:  # rdflib raises several types; all mean "this file is broken"
-        raise SourceError(f"{path}: not valid TriG: {_first_line(error)}") from error
-    for graph in dataset.graphs():
-        name = graph.identifier
-        if not len(graph):
-            continue
-        if name == dataset.default_context.identifier or not isinstance(name, URIRef):
+        sources.store.bulk_load(path=str(path), format=RdfFormat.TURTLE, to_graph=NamedNode(graph),
+                                base_iri=path.as_uri())
+    except SyntaxError as error:
+        raise SourceError(f"{path}: not valid Turtle: {_first_line(error)}") from None
+
+
+def _load_named_graphs(sources: Sources, path: Path) -> None:
+    names: set[str] = set()
+    for quad in _parse(path, RdfFormat.TRIG):  # checked before anything is loaded
+        name = quad.graph_name
+        if not isinstance(name, NamedNode):
             raise SourceError(f"{path}: TriG files in data/ hold named graphs only; "
                               "put default-graph triples in a .ttl file")
-        if str(name).startswith(str(GRAPH)):
+        names.add(name.value)
+    for name in sorted(names):
+        if name.startswith(str(GRAPH)):
             raise SourceError(f"{path}: <{name}> is a graph name the publisher reserves")
-        if str(name) in sources.named:
+        if name in sources.named_graphs:
             raise SourceError(f"{path}: graph <{name}> is written in two files")
-        copy = Graph(identifier=name)
-        copy += graph
-        _remember_origins(sources, path, copy)
-        sources.named[str(name)] = copy
-    sources.files["graphs"].append(path)
+    sources.store.bulk_load(path=str(path), format=RdfFormat.TRIG, base_iri=path.as_uri())
+    sources.named_graphs.extend(sorted(names))
+
+
+def _parse(path: Path, kind: RdfFormat) -> Iterable[pyoxigraph.Quad]:
+    try:
+        yield from pyoxigraph.parse(path=str(path), format=kind, base_iri=path.as_uri())
+    except SyntaxError as error:
+        what = "TriG" if kind == RdfFormat.TRIG else "Turtle"
+        raise SourceError(f"{path}: not valid {what}: {_first_line(error)}") from None
 
 
 def _relative(root: Path, path: Path) -> str:
@@ -154,13 +224,6 @@ def parse_file(path: Path) -> Graph:
     except Exception as error:  # rdflib raises several types; all mean "this file is broken"
         raise SourceError(f"{path}: not valid Turtle: {_first_line(error)}") from error
     return graph
-
-
-def _remember_origins(sources: Sources, path: Path, graph: Graph) -> None:
-    for subject, _predicate, obj in graph:
-        sources.subject_files[subject].add(path)
-        if not isinstance(obj, Literal):
-            sources.object_files[obj].add(path)
 
 
 def _first_line(error: Exception) -> str:

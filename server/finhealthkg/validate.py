@@ -7,17 +7,23 @@ path, the value, the message, the shape and the file(s) the focus node is writte
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
 import pyshacl
 import pyshacl.errors
+from pyoxigraph import NamedNode
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import RDF, SH
 from rdflib.term import Node
 
-from .namespaces import PREFIXES
+from .namespaces import DATA_GRAPH, ONTOLOGY_GRAPH, PREFIXES
+from .shacl_report import results_graph, to_rdflib
+from .shacl_sparql import UnsupportedShapeError, compile_shapes
 from .sources import SourceError, Sources
+
+log = logging.getLogger(__name__)
 
 SHACL_SHACL = Path(pyshacl.__file__).parent / "assets" / "shacl-shacl.ttl"
 SEVERITY_ORDER = {"Violation": 0, "Warning": 1, "Info": 2}
@@ -43,6 +49,7 @@ class ValidationReport:
     graph: Graph  # the SHACL validation report graph (sh:ValidationReport)
     triples: int  # triples validated (ontology + data)
     file_count: int
+    engine: str = "sparql"  # the SHACL engine that checked the data (see validate_sources)
 
     @property
     def violations(self) -> list[Finding]:
@@ -84,33 +91,60 @@ class ValidationReport:
         return "\n".join(lines)
 
 
-def validate_sources(sources: Sources) -> ValidationReport:
-    """Validate the shapes against SHACL-SHACL, then ontology + data against the shapes."""
+ENGINES = ("sparql", "pyshacl")
+
+
+def validate_sources(sources: Sources, engine: str = "sparql") -> ValidationReport:
+    """Validate the shapes against SHACL-SHACL, then ontology + data against the shapes.
+
+    engine "sparql" (the default) compiles the shapes to SPARQL and runs them on the sources'
+    Oxigraph store (shacl_sparql.py): seconds for a million triples. "pyshacl" is the reference
+    it is tested against (tests/test_shacl_sparql.py), and what runs when the shapes use a
+    feature the compiler lacks."""
+    if engine not in ENGINES:
+        raise ValueError(f"unknown SHACL engine {engine!r}: one of {', '.join(ENGINES)}")
     shapes_report = _run(sources.shapes, Graph().parse(SHACL_SHACL), advanced=False)
     findings = _findings(shapes_report, "shapes", sources)
-    knowledge = sources.knowledge_graph()
     data_report = Graph()
-    # Ill-formed shapes cannot check anything; report them alone rather than fail inside pyshacl.
+    used = engine
+    # Ill-formed shapes cannot check anything; report them alone rather than fail inside a validator.
     if not any(f.severity == "Violation" for f in findings):
-        try:
-            data_report = _run(knowledge, sources.shapes, advanced=True)
-        except (pyshacl.errors.ShapeLoadError, pyshacl.errors.ConstraintLoadError) as error:
-            raise SourceError(f"the shapes in shapes/ cannot be used: {str(error).splitlines()[0]}") from error
+        data_report, used = _validate_data(sources, engine)
         findings += _findings(data_report, "data", sources) + _written_twice(sources)
     findings.sort(key=lambda f: (SEVERITY_ORDER.get(f.severity, 9), f.files, f.focus, f.message))
     return ValidationReport(
         findings=findings,
         graph=_merge_reports(data_report, shapes_report, conforms=not any(
             f.severity == "Violation" for f in findings)),
-        triples=len(knowledge),
+        triples=sources.triple_count(),
         file_count=len(sources.all_files()),
+        engine=used,
     )
+
+
+def _validate_data(sources: Sources, engine: str) -> tuple[Graph, str]:
+    """The report graph of the knowledge graphs against the shapes, and the engine that made it."""
+    if engine == "sparql":
+        try:
+            compiled = compile_shapes(sources.shapes)
+        except UnsupportedShapeError as error:
+            log.warning("%s; validating with pyshacl instead (slower on large graphs)", error)
+        else:
+            results = compiled.validate(sources.store, [NamedNode(g) for g in sources.knowledge_graphs])
+            return results_graph(results, sources.shapes), "sparql"
+    try:
+        return _run(sources.knowledge_graph(), sources.shapes, advanced=True), "pyshacl"
+    except (pyshacl.errors.ShapeLoadError, pyshacl.errors.ConstraintLoadError) as error:
+        raise SourceError(f"the shapes in shapes/ cannot be used: {str(error).splitlines()[0]}") from error
 
 
 def _written_twice(sources: Sources) -> list[Finding]:
     """A triple both in ontology/ and in data/ would be counted twice by the store's union."""
     findings = []
-    for subject, predicate, obj in sources.ontology * sources.data:
+    both = sources.store.query(
+        f"SELECT ?s ?p ?o WHERE {{ GRAPH <{ONTOLOGY_GRAPH}> {{ ?s ?p ?o }} GRAPH <{DATA_GRAPH}> {{ ?s ?p ?o }} }}")
+    for row in both:
+        subject, predicate, obj = (to_rdflib(row[name]) for name in ("s", "p", "o"))
         files = tuple(sources.relative(p) for p in sources.files_of(subject))
         findings.append(Finding(
             severity="Violation", checked="data", focus=str(subject), path=predicate.n3(),
