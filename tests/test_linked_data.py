@@ -95,6 +95,12 @@ def test_conditional_get_answers_304(server, release):
     other_format = get(server, "/doc/organization/auria-biobank", "application/ld+json",
                        headers={"If-None-Match": first.headers["ETag"]})
     assert other_format.status_code == 200
+    other_thing = get(server, "/doc/organization/fican-west", "text/turtle",
+                      headers={"If-None-Match": first.headers["ETag"]})
+    assert other_thing.status_code == 200 and other_thing.content
+    missing = get(server, "/doc/organization/no-such-thing", "text/turtle",
+                  headers={"If-None-Match": first.headers["ETag"]})
+    assert missing.status_code == 404
 
 
 def test_published_base_is_answered_on_any_host(server):

@@ -50,7 +50,7 @@ class Listener:
         while not self._stop.is_set():
             try:
                 connection, _ = self._socket.accept()
-            except (TimeoutError, socket.timeout):
+            except TimeoutError:
                 continue
             except OSError:
                 return
@@ -114,7 +114,8 @@ def _refused_queries(url: str) -> dict[str, tuple[str, str]]:
                                   "SERVICE"),
         "service-variable-values": (f"SELECT * WHERE {{ VALUES ?e {{ <{url}/sparql> }} SERVICE ?e {{ ?s ?p ?o }} }}",
                                     "SERVICE"),
-        "service-in-subquery": (f"SELECT * WHERE {{ {{ SELECT ?s WHERE {{ SERVICE <{url}/sparql> {{ ?s ?p ?o }} }} }} }}",
+        "service-in-subquery": (
+            f"SELECT * WHERE {{ {{ SELECT ?s WHERE {{ SERVICE <{url}/sparql> {{ ?s ?p ?o }} }} }} }}",
                                 "SERVICE"),
         "service-in-exists": (f"ASK {{ FILTER EXISTS {{ SERVICE <{url}/sparql> {{ ?s ?p ?o }} }} }}", "SERVICE"),
         "service-in-optional": (f"SELECT * WHERE {{ ?s ?p ?o OPTIONAL {{ SERVICE <{url}/sparql> {{ ?s ?q ?v }} }} }}",

@@ -35,6 +35,7 @@ from finhealthkg.release import (
     Release,
     ReleaseError,
     build_release,
+    check_release,
     current_release,
     list_releases,
     release_to_serve,
@@ -103,7 +104,7 @@ def quick_build(settings: Settings, validated: ValidationReport, *, force: bool 
     """A release built in-process, as `finhealthkg build` does, but with the SHACL report of
     the same sources computed before (for tests that need releases, not validation)."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(release_module, "validate_sources", lambda sources: validated)
+        patch.setattr(release_module, "validate_sources", lambda sources, engine="sparql": validated)
         return build_release(settings, force=force).release
 
 
@@ -485,3 +486,21 @@ def test_a_full_disk_late_in_the_build_leaves_current(where, project, validated)
     again = quick_build(project, validated, force=True)  # the next build needs no clean-up
     assert assert_current_is_complete(project).version == again.version
     assert leftovers(project.releases) == []
+
+
+def test_a_release_is_read_whole_once_then_opened_by_its_fingerprint(project, validated, monkeypatch):
+    """The build checks the release as a server will and records it; a server then opens it
+    without reading every file again (start-up does not grow with the data), until a file of
+    the release changes: then the whole check runs again, and damage is found."""
+    built = quick_build(project, validated)
+    assert (project.releases / ".verified" / built.version).is_file()
+    reads: list[str] = []
+    real_verify = Release.verify
+    monkeypatch.setattr(Release, "verify", lambda self: (reads.append(self.version), real_verify(self))[1])
+    check_release(built.path)[1].close()
+    assert reads == []
+    dump = built.path / "dataset.ttl"
+    dump.write_bytes(dump.read_bytes().replace(b"Auria", b"Aurja", 1))  # same size, new bytes
+    with pytest.raises(ReleaseError, match="dataset.ttl: checksum mismatch"):
+        check_release(built.path)
+    assert reads == [built.version]

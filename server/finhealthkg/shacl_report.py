@@ -6,26 +6,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-import pyoxigraph as ox
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.collection import Collection
-from rdflib.namespace import RDF, SH, XSD
+from rdflib.namespace import RDF, SH
 from rdflib.term import Node
 
 from .shacl_sparql import Result
-
-
-def to_rdflib(term: ox.NamedNode | ox.BlankNode | ox.Literal) -> Node:
-    """An Oxigraph term as the rdflib term that means the same."""
-    if isinstance(term, ox.NamedNode):
-        return URIRef(term.value)
-    if isinstance(term, ox.BlankNode):
-        return BNode(term.value)
-    if term.language:
-        return Literal(term.value, lang=term.language)
-    if term.datatype.value == str(XSD.string):  # rdflib writes a plain literal for it, as parsed
-        return Literal(term.value)
-    return Literal(term.value, datatype=URIRef(term.datatype.value))
+from .terms import to_rdflib
 
 
 def results_graph(results: Iterable[Result], shapes: Graph) -> Graph:

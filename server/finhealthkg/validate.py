@@ -19,9 +19,10 @@ from rdflib.namespace import RDF, SH
 from rdflib.term import Node
 
 from .namespaces import DATA_GRAPH, ONTOLOGY_GRAPH, PREFIXES
-from .shacl_report import results_graph, to_rdflib
+from .shacl_report import results_graph
 from .shacl_sparql import UnsupportedShapeError, compile_shapes
 from .sources import SourceError, Sources
+from .terms import to_rdflib
 
 log = logging.getLogger(__name__)
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import pyoxigraph
-from rdflib import BNode, Graph, Literal, URIRef
+from rdflib import Graph
 
 from .. import results
+from ..terms import from_rdflib as term_from_rdflib
+from ..terms import to_rdflib as term_to_rdflib
 from .negotiation import Format
 
 
@@ -28,32 +30,10 @@ def graph_bytes(graph: Graph, fmt: Format) -> bytes:
 def to_rdflib(triples: Iterable[pyoxigraph.Triple]) -> Graph:
     graph = Graph()
     for triple in triples:
-        graph.add((_term_to_rdflib(triple.subject), _term_to_rdflib(triple.predicate),
-                   _term_to_rdflib(triple.object)))
+        graph.add((term_to_rdflib(triple.subject), term_to_rdflib(triple.predicate), term_to_rdflib(triple.object)))
     return graph
 
 
 def from_rdflib(triple: tuple) -> pyoxigraph.Triple:
     s, p, o = triple
-    return pyoxigraph.Triple(_term_from_rdflib(s), _term_from_rdflib(p), _term_from_rdflib(o))
-
-
-def _term_to_rdflib(term):  # noqa: ANN001, ANN202 - pyoxigraph term -> rdflib term
-    if isinstance(term, pyoxigraph.NamedNode):
-        return URIRef(term.value)
-    if isinstance(term, pyoxigraph.BlankNode):
-        return BNode(term.value)
-    if term.language:
-        return Literal(term.value, lang=term.language)
-    return Literal(term.value, datatype=URIRef(term.datatype.value))
-
-
-def _term_from_rdflib(term):  # noqa: ANN001, ANN202 - rdflib term -> pyoxigraph term
-    if isinstance(term, URIRef):
-        return pyoxigraph.NamedNode(str(term))
-    if isinstance(term, BNode):
-        return pyoxigraph.BlankNode(str(term))
-    if term.language:
-        return pyoxigraph.Literal(str(term), language=term.language)
-    datatype = term.datatype or URIRef("http://www.w3.org/2001/XMLSchema#string")
-    return pyoxigraph.Literal(str(term), datatype=pyoxigraph.NamedNode(str(datatype)))
+    return pyoxigraph.Triple(term_from_rdflib(s), term_from_rdflib(p), term_from_rdflib(o))
