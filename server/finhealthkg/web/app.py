@@ -11,14 +11,15 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from ..config import Settings
 from ..stores import Store
-from . import access_log, description, downloads, health, resources, security, sparql
+from . import access_log, description, downloads, health, resources, response_cache, security, sparql
 from .errors import register_error_handlers
 from .i18n import LANGUAGES, NAMES, language, remember, words
 from .publication import EXTENSION, Publication, served
 
 RELEASE_HEADER = "FinHealthKG-Release"
 CORS_EXPOSED = ", ".join(["ETag", "Last-Modified", "Link", "Content-Location", "Content-Length",
-                          "Content-Range", "Accept-Ranges", "Vary", RELEASE_HEADER, "FinHealthKG-Row-Limit"])
+                          "Content-Range", "Accept-Ranges", "Vary", RELEASE_HEADER, "FinHealthKG-Row-Limit",
+                          response_cache.CACHE_HEADER])
 
 
 def create_app(settings: Settings, store: Store | None = None) -> Flask:
@@ -31,9 +32,12 @@ def create_app(settings: Settings, store: Store | None = None) -> Flask:
     register_error_handlers(app)
     for module in (sparql, resources, downloads, description, health):
         app.register_blueprint(module.blueprint)
+    response_cache.init_app(app)
+    app.after_request(response_cache.keep)  # registered first: runs last, on the answer as sent
     access_log.init_app(app)
     security.init_app(app)
     app.after_request(_common_headers)
+    app.before_request(response_cache.lookup)  # registered last: after the access log's
     app.context_processor(_page_words)
     if settings.proxy_hops:  # behind TLS-terminating proxies: the public scheme and host
         hops = settings.proxy_hops
