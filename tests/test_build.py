@@ -113,8 +113,9 @@ def test_version_has_timestamp_and_commit(tmp_path, project):
 def test_build_prints_progress_for_each_step(project):
     done = cli("build", "--root", str(project.root), "--releases", str(project.releases))
     assert done.returncode == 0, done.stderr
-    for step in ("[1/8] Reading sources", "[2/8] Validating with SHACL", "[3/8] Loading the Oxigraph store",
-                 "[5/8] Writing dumps and the catalogue", "[8/8] Switching current"):
+    for step in ("[1/10] Reading sources", "[2/10] Validating with SHACL", "[3/10] Loading the Oxigraph store",
+                 "[5/10] Writing dumps", "[6/10] Comparing with the release before",
+                 "[7/10] Writing the catalogue", "[10/10] Switching current"):
         assert step in done.stderr
     assert "is current" in done.stderr
 
