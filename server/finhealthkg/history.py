@@ -49,6 +49,9 @@ def add_versions(graph: Graph, handwritten: Graph, base_iri: str, manifests: Ite
     licence = handwritten.value(dataset, DCTERMS.license)
     previous: URIRef | None = None
     node: URIRef | None = None
+    shapes = URIRef(base_iri + "shapes/")
+    graph.add((shapes, RDF.type, DCTERMS.Standard))
+    graph.add((shapes, DCTERMS.title, Literal("The SHACL shapes of finhealthkg", lang="en")))
     for manifest in manifests:
         version = manifest["version"]
         node = release_iri(base_iri, version)
@@ -68,8 +71,9 @@ def add_versions(graph: Graph, handwritten: Graph, base_iri: str, manifests: Ite
         graph.add((node, VOID.triples, Literal(int(manifest["statistics"]["triples"]), datatype=XSD.integer)))
         if manifest.get("commit"):
             graph.add((node, PROV_COMMIT, Literal(manifest["commit"])))
-        if (manifest.get("validation") or {}).get("conforms"):
-            graph.add((node, DCTERMS.conformsTo, URIRef(base_iri + "shapes/")))
+        graph.add((node, DCTERMS.conformsTo, URIRef(base_iri + "def/")))
+        if (manifest.get("validation") or {}).get("conforms"):  # checked against the shapes, and passed
+            graph.add((node, DCTERMS.conformsTo, shapes))
         graph.add((node, RDFS.seeAlso, URIRef(f"{base_iri}releases/{version}/changes")))
         for predicate in SHARED:
             for value in handwritten.objects(dataset, predicate):
