@@ -24,6 +24,7 @@ from ..namespaces import CATALOG_GRAPH
 from ..release import Release, list_releases
 from .errors import NotFound
 from .negotiation import HTML, JSON, JSONLD, TEXT, TURTLE, Format, negotiate
+from .pages import local_url
 from .publication import publication, served
 from .serialize import graph_bytes
 
@@ -69,7 +70,7 @@ def changes(version: str) -> Response:
     document = json.loads(release.file(SUMMARY).read_text(encoding="utf-8"))
     if fmt is HTML:
         body = render_template("changes.html", title=f"Changes in release {version}", release=served().info,
-                               changes=document, curie=curie, version=version)
+                               changes=document, curie=curie, local_url=local_url, version=version)
     elif fmt is TEXT:
         body = summary_text(document)
     else:
