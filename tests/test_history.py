@@ -286,6 +286,15 @@ def test_past_release_fragments(served, history):
             Literal(expected, datatype=XSD.date)]
 
 
+def test_release_parameter_of_fragments_leads_to_that_release(served, history):
+    first = history.first.version
+    params = {"subject": f"{ORG}auria-biobank", "predicate": DATE[1:-1], "release": first}
+    answer = requests.get(f"{served}/fragments", params=params, headers={"Accept": "application/trig"})
+    assert answer.status_code == 200 and answer.headers["FinHealthKG-Release"] == first
+    assert '"2014-03-10"' in answer.text and '"2014-03-11"' not in answer.text
+    assert f'"{served}/releases/{first}/fragments{{?subject,predicate,object}}"' in answer.text
+
+
 def test_changes_over_http(served, history):
     first, second = history.first.version, history.second.version
     base = f"{served}/releases/{second}"
@@ -298,6 +307,7 @@ def test_changes_over_http(served, history):
     summary = requests.get(base + "/changes", headers={"Accept": "application/json"}).json()
     assert summary["previous"] == first and summary["triples"] == {"added": 6, "removed": 2}
     text = requests.get(base + "/changes", headers={"Accept": "text/plain"}).text
+    assert requests.get(base + "/changes", headers={"Accept": "*/*"}).text == text  # curl gets the text
     assert text == cli("diff", first, second, "--root", str(history.settings.root),
                        "--releases", str(history.settings.releases)).stdout
     page = requests.get(base + "/changes", headers={"Accept": "text/html"})
@@ -316,7 +326,9 @@ def test_releases_are_listed_in_html_json_turtle_and_json_ld(served, history):
         assert row["created"] == release.manifest["created"] and row["triples"] == release.triples
         assert row["commit"] == release.manifest["commit"] and len(row["commit"]) == 40
         assert row["validation"] == {"conforms": True, "violations": 0, "warnings": 0}
-    page = requests.get(served + "/releases/", headers={"Accept": "text/html"})
+    anything = requests.get(served + "/releases/", headers={"Accept": "*/*"})
+    assert anything.headers["Content-Type"].startswith("text/turtle")
+    page = requests.get(served + "/releases/", headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"})
     assert page.status_code == 200
     for release in (first, second):
         assert release.version in page.text and release.manifest["commit"][:12] in page.text
@@ -325,6 +337,16 @@ def test_releases_are_listed_in_html_json_turtle_and_json_ld(served, history):
         assert answer.headers["Content-Type"].startswith(accept)
         graph = Graph().parse(data=answer.text, format=fmt)
         check_versions(graph, history)
+
+
+def test_a_release_iri_dereferences_to_the_history(served, history):
+    version = history.first.version
+    answer = requests.get(f"{served}/release/{version}", allow_redirects=False)
+    assert answer.status_code == 303 and answer.headers["Location"].endswith(f"/releases/#{version}")
+    followed = requests.get(f"{served}/release/{version}", headers={"Accept": "text/turtle"})
+    graph = Graph().parse(data=followed.text, format="turtle")
+    assert (URIRef(f"{BASE}release/{version}"), DCAT.version, Literal(version)) in graph
+    assert requests.get(f"{served}/release/20000101T000000Z").status_code == 404
 
 
 def check_versions(graph: Graph, history: History) -> None:

@@ -61,7 +61,11 @@ class Pattern:
 
 @blueprint.route("/fragments")
 def current_fragment() -> Response:
-    return fragment(publication().release(None), "/fragments")
+    version = request.args.get("release")  # as /sparql?release=: the controls lead to that release's path
+    if version is None:
+        return fragment(publication().release(None), "/fragments")
+    snapshot = publication().release(version)
+    return fragment(snapshot, f"/releases/{snapshot.info.version}/fragments")
 
 
 @blueprint.route("/releases/<version>/fragments")
@@ -96,7 +100,7 @@ def fragment(snapshot: Snapshot, path: str) -> Response:
 
 def read_pattern() -> Pattern:
     """The pattern of the request; BadRequest naming the parameter that is not a term of its position."""
-    for name in request.args:
+    for name in (*PARAMETERS, "page", "release"):
         if len(request.args.getlist(name)) > 1:
             raise BadRequest(f"{name} is given {len(request.args.getlist(name))} times; give it once")
     subject = _term("subject")

@@ -42,7 +42,8 @@ def releases_root() -> BaseResponse:
 @blueprint.route("/releases/")
 def history() -> Response:
     releases = list(reversed(list_releases(publication().settings)))  # newest first
-    fmt = negotiate((HTML, TURTLE, JSONLD, JSON), request.args.get("format"))
+    # HTML last, as everywhere: only a client that prefers it (a browser) gets a page
+    fmt = negotiate((TURTLE, JSONLD, JSON, HTML), request.args.get("format"))
     current = served().info.version
     if fmt is HTML:
         body = render_template("releases.html", title="Releases", release=served().info, current=current,
@@ -61,10 +62,18 @@ def history() -> Response:
     return response.make_conditional(request)
 
 
+@blueprint.route("/release/<version>")
+def release_thing(version: str) -> BaseResponse:
+    """A release's IRI (`{base}release/{version}`, a dcat:Dataset) is not a document: 303 to the
+    history that describes it."""
+    _known(version)
+    return redirect(f"/releases/#{version}", code=303)
+
+
 @blueprint.route("/releases/<version>/changes")
 def changes(version: str) -> Response:
     release = _with_changes(version)
-    fmt = negotiate((HTML, JSON, TEXT, RDF_PATCH), request.args.get("format"))
+    fmt = negotiate((TEXT, JSON, RDF_PATCH, HTML), request.args.get("format"))
     if fmt is RDF_PATCH:
         return _send(release, PATCH)
     document = json.loads(release.file(SUMMARY).read_text(encoding="utf-8"))
@@ -95,10 +104,15 @@ def change_file(version: str, name: str) -> Response:
     return _send(_with_changes(version), CHANGE_FILES[name])
 
 
-def _with_changes(version: str) -> Release:
+def _known(version: str) -> Release:
     release = next((r for r in list_releases(publication().settings) if r.version == version), None)
     if release is None:
         raise NotFound(f"there is no release {version!r}; /releases/ lists them")
+    return release
+
+
+def _with_changes(version: str) -> Release:
+    release = _known(version)
     changes = release.manifest.get("changes")
     if changes is None:
         if "changes" in release.manifest:
