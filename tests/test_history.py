@@ -193,6 +193,9 @@ def test_keep_removes_old_stores_but_not_their_files(tmp_path):
     assert not old.has_store and not old.store_path.exists() and (old.path / "store.pruned").is_file()
     assert second.has_store
     old.verify()  # every file still there and whole
+    listed = cli("releases", "--root", str(settings.root), "--releases", str(settings.releases)).stdout.splitlines()
+    assert listed[0].startswith(f"  {first.version}") and listed[0].endswith("(store removed: not queryable)")
+    assert listed[1].startswith(f"* {second.version}") and listed[1].endswith("+6 -2")
     done = cli("diff", first.version, "--root", str(settings.root), "--releases", str(settings.releases))
     assert done.returncode == 0 and "6 triple(s) added, 2 removed" in done.stdout, done.stderr  # from the dump
     with running_server(settings.root, settings.releases) as url:

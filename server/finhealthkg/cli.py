@@ -259,8 +259,11 @@ def _releases(args: argparse.Namespace, settings: Settings) -> int:
         return EXIT_OK
     for release in releases:
         mark = "*" if release.version == current else " "
+        changes = release.manifest.get("changes")
+        delta = f"  +{changes['triples']['added']} -{changes['triples']['removed']}" if changes else ""
         print(f"{mark} {release.version}  {release.created.isoformat()}  "
-              f"{release.triples:>9} triples  commit {release.manifest.get('commit') or '-'}")
+              f"{release.triples:>9} triples  commit {release.manifest.get('commit') or '-'}{delta}"
+              + ("" if release.has_store else "  (store removed: not queryable)"))
     return EXIT_OK
 
 
