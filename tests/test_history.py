@@ -407,3 +407,26 @@ def test_no_blank_nodes_reach_a_change_set(tmp_path):
         store.add(pyoxigraph.Quad(pyoxigraph.BlankNode(), label, pyoxigraph.Literal("somewhere"), graph))
     with pytest.raises(ChangeSetError, match="blank node"):
         compare(old, new, previous="a", version="b")
+
+
+def test_virtuoso_answers_only_for_the_releases_it_keeps(tmp_path, virtuoso):
+    """`load --keep 1` drops the older release from the store: asked for, it is not found there,
+    though its files are still on disk; the kept one answers."""
+    base = f"http://history-keep-{os.getpid()}.example/"
+    settings = Settings(root=copy_sources(tmp_path / "project"), releases_dir=tmp_path / "releases", base_iri=base)
+    args = ("--root", str(settings.root), "--releases", str(settings.releases), "--base-iri", base,
+            *virtuoso.store_args())
+    first = build_release(settings).release
+    assert cli("load", *args, env=VIRTUOSO_PASSWORD).returncode == 0
+    change_the_data(settings.root)
+    second = build_release(settings).release
+    loaded = cli("load", *args, "--keep", "1", env=VIRTUOSO_PASSWORD)
+    assert loaded.returncode == 0, loaded.stderr
+    with running_server(settings.root, settings.releases, "--base-iri", base, "--store", virtuoso.query_url) as url:
+        gone = requests.get(url + "/sparql", params={"query": DATE_QUERY, "release": first.version},
+                            headers={"Accept": "application/json"})
+        assert gone.status_code == 404
+        assert "does not hold release" in gone.json()["error"]["message"]
+        kept = requests.get(f"{url}/releases/{second.version}/sparql", params={"query": DATE_QUERY})
+        assert dates(kept) == ["2014-03-11"]
+        assert requests.get(f"{url}/downloads/{first.version}/dataset.nt.gz").status_code == 200
