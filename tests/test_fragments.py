@@ -5,18 +5,14 @@ nobody here wrote) answering a multi-pattern query over /fragments with the rows
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
-from pathlib import Path
 
 import pyoxigraph
 import pytest
 import requests
 from pyoxigraph import DefaultGraph, NamedNode, RdfFormat
 
-from conftest import REPO
+from conftest import plain_term, run_comunica
 
-COMUNICA = REPO / "tests" / "comunica"
 HYDRA = "http://www.w3.org/ns/hydra/core#"
 VOID = "http://rdfs.org/ns/void#"
 RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
@@ -184,40 +180,6 @@ def test_a_fragment_is_cached_per_release(server):
 # --- Comunica ---------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="session")
-def comunica() -> Path:
-    """comunica-sparql, installed from the npm registry by `npm ci` from tests/comunica's lock file."""
-    binary = COMUNICA / "node_modules" / ".bin" / "comunica-sparql"
-    installed = COMUNICA / "node_modules" / ".package-lock.json"
-    if not binary.exists() or installed.stat().st_mtime < (COMUNICA / "package-lock.json").stat().st_mtime:
-        npm = shutil.which("npm")
-        if npm is None or shutil.which("node") is None:
-            pytest.fail("the Comunica tests need node and npm (apt-get install nodejs npm; .ci/run does it)")
-        done = subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--ignore-scripts"], cwd=COMUNICA,
-                              capture_output=True, text=True, timeout=900, check=False)
-        if done.returncode != 0:
-            pytest.fail(f"npm ci of @comunica/query-sparql in {COMUNICA} failed:\n{done.stderr[-3000:]}")
-    return binary
-
-
-def run_comunica(binary: Path, source: str, query: str) -> set[tuple[str, ...]]:
-    done = subprocess.run([str(binary), source, query, "-t", "application/sparql-results+json"],
-                          capture_output=True, text=True, timeout=300, check=False)
-    assert done.returncode == 0, done.stderr[-3000:]
-    document = json.loads(done.stdout)
-    names = document["head"]["vars"]
-    return {tuple(json.dumps(_plain(row.get(n)), sort_keys=True) for n in names)
-            for row in document["results"]["bindings"]}
-
-
-def _plain(term: dict | None) -> dict | None:
-    """SPARQL JSON terms compared by what they say (Comunica writes typed literals as "literal"
-    with a datatype, as /sparql does; it leaves out nothing else)."""
-    if term is None:
-        return None
-    return {k: v for k, v in term.items() if not (k == "datatype" and v.endswith("#string"))}
-
-
 QUERY = """
 PREFIX fhkg: <https://w3id.org/finhealthkg/def/>
 PREFIX org: <http://www.w3.org/ns/org#>
@@ -232,7 +194,7 @@ SELECT ?biobank ?name ?date WHERE {
 
 
 def test_comunica_over_fragments_gives_the_rows_of_sparql(server, comunica):
-    expected = {tuple(json.dumps(_plain(json.loads(cell)), sort_keys=True) for cell in row)
+    expected = {tuple(json.dumps(plain_term(json.loads(cell)), sort_keys=True) for cell in row)
                 for row in sparql_rows(server, QUERY)}
     assert len(expected) >= 8  # the cooperative's members
     assert run_comunica(comunica, server + "/fragments", QUERY) == expected

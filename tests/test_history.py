@@ -20,7 +20,7 @@ import requests
 from rdflib import Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCTERMS, RDF, XSD
 
-from conftest import STORES, VIRTUOSO_PASSWORD, cli, copy_sources, running_server
+from conftest import STORES, VIRTUOSO_PASSWORD, cli, copy_sources, plain_term, run_comunica, running_server
 from finhealthkg.changes import ChangeSetError, compare, patch_id
 from finhealthkg.config import Settings
 from finhealthkg.namespaces import DATA_GRAPH
@@ -287,6 +287,21 @@ def test_past_release_fragments(served, history):
         graph = Graph().parse(data=answer.text, format="turtle")
         assert list(graph.objects(URIRef(params["subject"]), URIRef(params["predicate"]))) == [
             Literal(expected, datatype=XSD.date)]
+
+
+def test_comunica_queries_each_release_over_its_fragments(served, history, comunica):
+    query = (f"SELECT ?biobank ?date ?source WHERE {{ ?biobank {DATE} ?date ; "
+             f"<http://purl.org/dc/terms/source> ?source . FILTER (?biobank = {AURIA}) }}")
+    found = {}
+    for release in (history.first, history.second):
+        answer = requests.get(served + "/sparql", params={"query": query, "release": release.version},
+                              headers={"Accept": "application/sparql-results+json"}).json()
+        expected = {tuple(json.dumps(plain_term(row.get(n)), sort_keys=True) for n in answer["head"]["vars"])
+                    for row in answer["results"]["bindings"]}
+        found[release.version] = run_comunica(comunica, f"{served}/releases/{release.version}/fragments", query)
+        assert found[release.version] == expected and len(expected) >= 8, release.version
+    registered = {version: {json.loads(row[1])["value"] for row in rows} for version, rows in found.items()}
+    assert registered == {history.first.version: {"2014-03-10"}, history.second.version: {"2014-03-11"}}
 
 
 def test_release_parameter_of_fragments_leads_to_that_release(served, history):
