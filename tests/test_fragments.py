@@ -198,3 +198,22 @@ def test_comunica_over_fragments_gives_the_rows_of_sparql(server, comunica):
                 for row in sparql_rows(server, QUERY)}
     assert len(expected) >= 8  # the cooperative's members
     assert run_comunica(comunica, server + "/fragments", QUERY) == expected
+
+
+def test_a_request_url_that_is_no_iri_gets_the_canonical_page_iri(server):
+    """Quotes sent unencoded (as some clients do) make the URL no IRI: the controls then name the
+    page by the canonical URL of the same pattern."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(server)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+    connection.request("GET", '/fragments?object="Auria Biopankki"@fi'.replace(" ", "%20"),
+                       headers={"Accept": "application/n-triples, text/turtle;q=0.5"})
+    response = connection.getresponse()
+    body = response.read().decode()
+    assert response.status == 200, body
+    canonical = f"{server}/fragments?object=%22Auria%20Biopankki%22%40fi"
+    graph = {(t.subject.value, t.predicate.value) for t in pyoxigraph.parse(body.encode(), format=RdfFormat.TURTLE)}
+    assert (canonical, HYDRA + "totalItems") in graph
+    assert (AURIA, LABEL) in graph

@@ -88,7 +88,7 @@ def fragment(snapshot: Snapshot, path: str) -> Response:
     total = _count(snapshot, pattern, limit) if pattern.variables() != ["?s", "?p", "?o"] else snapshot.info.triples
     total = max(total, (page - 1) * PAGE_SIZE + len(triples))  # an estimate must not undercount a page
     root = request.host_url.rstrip("/") + path
-    page_url = root + ("?" + request.query_string.decode("ascii") if request.query_string else "")
+    page_url = _requested_url(root, pattern, page)
     controls = _controls(root, page_url, pattern, page, total, more)
     graph = NamedNode(page_url + "#metadata") if fmt is not TURTLE else DefaultGraph()
     quads = [Quad(*t, DefaultGraph()) for t in triples] + [Quad(*t, graph) for t in controls]
@@ -96,6 +96,17 @@ def fragment(snapshot: Snapshot, path: str) -> Response:
                                 prefixes=FRAGMENT_PREFIXES if fmt is not JSONLD else None)
     response = Response(body, content_type=fmt.content_type)
     return _cached(response, etag, snapshot)
+
+
+def _requested_url(root: str, pattern: Pattern, page: int) -> str:
+    """The page's IRI: the URL exactly as the client asked (a client finds the page's controls by
+    it), or, when that is no IRI (raw spaces, bytes that are not UTF-8), the canonical one."""
+    url = root + ("?" + request.query_string.decode("utf-8", "replace") if request.query_string else "")
+    try:
+        NamedNode(url)
+    except ValueError:
+        return page_link(root, pattern, page)
+    return url
 
 
 def read_pattern() -> Pattern:
