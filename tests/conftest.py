@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -191,3 +192,42 @@ def triple_count(server: str):
         lines = sorted(text.splitlines()[1:])
         return len(lines), hashlib.sha256("\n".join(lines).encode()).hexdigest()
     return count
+
+
+# --- Comunica, a TPF client from the npm registry ----------------------------------------------
+
+COMUNICA = REPO / "tests" / "comunica"
+
+
+@pytest.fixture(scope="session")
+def comunica() -> Path:
+    """comunica-sparql, installed from the npm registry by `npm ci` from tests/comunica's lock file."""
+    binary = COMUNICA / "node_modules" / ".bin" / "comunica-sparql"
+    installed = COMUNICA / "node_modules" / ".package-lock.json"
+    if not binary.exists() or installed.stat().st_mtime < (COMUNICA / "package-lock.json").stat().st_mtime:
+        npm = shutil.which("npm")
+        if npm is None or shutil.which("node") is None:
+            pytest.fail("the Comunica tests need node and npm (apt-get install nodejs npm; .ci/run does it)")
+        done = subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--ignore-scripts"], cwd=COMUNICA,
+                              capture_output=True, text=True, timeout=900, check=False)
+        if done.returncode != 0:
+            pytest.fail(f"npm ci of @comunica/query-sparql in {COMUNICA} failed:\n{done.stderr[-3000:]}")
+    return binary
+
+
+def run_comunica(binary: Path, source: str, query: str) -> set[tuple[str, ...]]:
+    done = subprocess.run([str(binary), source, query, "-t", "application/sparql-results+json"],
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    document = json.loads(done.stdout)
+    names = document["head"]["vars"]
+    return {tuple(json.dumps(plain_term(row.get(n)), sort_keys=True) for n in names)
+            for row in document["results"]["bindings"]}
+
+
+def plain_term(term: dict | None) -> dict | None:
+    """SPARQL JSON terms compared by what they say (Comunica writes typed literals as "literal"
+    with a datatype, as /sparql does; it leaves out nothing else)."""
+    if term is None:
+        return None
+    return {k: v for k, v in term.items() if not (k == "datatype" and v.endswith("#string"))}

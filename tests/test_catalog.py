@@ -218,13 +218,21 @@ def one(graph: Graph, cls: URIRef) -> URIRef:
     return found[0]
 
 
+def catalogued(graph: Graph) -> tuple[URIRef, URIRef]:
+    """The catalogue and the one dataset it lists (its releases are datasets too, as its versions)."""
+    catalog = one(graph, DCAT.Catalog)
+    (dataset,) = graph.objects(catalog, DCAT.dataset)
+    return catalog, dataset
+
+
 def languages(values: Iterable[Node]) -> set[str | None]:
     return {value.language for value in values if isinstance(value, Literal)}
 
 
 def test_catalogue_has_one_catalogue_and_one_dataset_in_english_and_finnish(catalogue, release):
-    catalog, dataset = one(catalogue, DCAT.Catalog), one(catalogue, DCAT.Dataset)
-    assert (catalog, DCAT.dataset, dataset) in catalogue
+    catalog, dataset = catalogued(catalogue)
+    versions = set(catalogue.objects(dataset, DCAT.hasVersion))
+    assert set(catalogue.subjects(RDF.type, DCAT.Dataset)) == {dataset, *versions}
     for predicate in (DCTERMS.title, DCTERMS.description):
         assert {"en", "fi"} <= languages(catalogue.objects(dataset, predicate)), predicate
         assert {"en", "fi"} <= languages(catalogue.objects(catalog, predicate)), predicate
@@ -235,9 +243,11 @@ def test_catalogue_has_one_catalogue_and_one_dataset_in_english_and_finnish(cata
 
 
 def test_distributions_match_the_release_files(catalogue, release):
-    dataset = one(catalogue, DCAT.Dataset)
-    distributions = set(catalogue.subjects(RDF.type, DCAT.Distribution))
-    assert set(catalogue.objects(dataset, DCAT.distribution)) == distributions
+    _, dataset = catalogued(catalogue)
+    distributions = set(catalogue.objects(dataset, DCAT.distribution))
+    of_versions = {d for version in catalogue.objects(dataset, DCAT.hasVersion)
+                   for d in catalogue.objects(version, DCAT.distribution)}
+    assert set(catalogue.subjects(RDF.type, DCAT.Distribution)) == distributions | of_versions
     assert len(distributions) == 3
     by_name = {}
     for distribution in distributions:
@@ -262,7 +272,7 @@ def test_distributions_match_the_release_files(catalogue, release):
 
 
 def test_sparql_endpoint_is_a_data_service_serving_the_dataset(catalogue):
-    catalog, dataset = one(catalogue, DCAT.Catalog), one(catalogue, DCAT.Dataset)
+    catalog, dataset = catalogued(catalogue)
     service = one(catalogue, DCAT.DataService)
     assert (catalog, DCAT.service, service) in catalogue
     assert list(catalogue.objects(service, DCAT.endpointURL)) == [ENDPOINT]

@@ -431,7 +431,7 @@ def test_a_full_disk_fails_the_build_cleanly_at_every_point(project, validated):
         assert message.startswith(f"finhealthkg build: cannot write a release into {project.releases}: "), message
         assert "File too large" in message and "file size limit" in message, message
         assert message.endswith(f"nothing was published and `current` still points at {good.version}"), message
-        step = re.search(r"\[\d/\d\] [^.]+ \.\.\. failed", done.stderr)
+        step = re.search(r"\[\d+/\d+\] [^.]+ \.\.\. failed", done.stderr)
         written = re.search(r"(?:staging-[^/]+/)([^:' ]+)", message)
         assert step and written, done.stderr
         failures.add((step.group(0), re.sub(r"\d+", "N", written.group(1))))

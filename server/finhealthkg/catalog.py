@@ -9,6 +9,7 @@ from typing import Any
 
 from rdflib import Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCTERMS, FOAF, RDF, RDFS, SKOS, XSD
+from rdflib.term import Node
 
 from .namespaces import DCAT, PREFIXES, VOID
 
@@ -73,37 +74,9 @@ def catalog_description(
     graph.add((dataset, RDFS.seeAlso, URIRef(base_iri + ".well-known/void")))
     graph.add((dataset, VOID.sparqlEndpoint, URIRef(base_iri + "sparql")))
 
-    for name, (slug, title, media_type, file_type, compression) in DISTRIBUTIONS.items():
-        entry = files[name]
-        distribution = URIRef(f"{dataset}/distribution/{slug}")
-        checksum = URIRef(f"{distribution}/checksum")
-        graph.add((dataset, DCAT.distribution, distribution))
-        graph.add((distribution, RDF.type, DCAT.Distribution))
-        for lang, text in (("en", f"The knowledge graph as {title}"),
-                           ("fi", f"Tietoverkko muodossa {FINNISH.get(title, title)}")):
-            graph.add((distribution, DCTERMS.title, Literal(text, lang=lang)))
-        for lang, text in (
-                ("en", f"The whole knowledge graph (ontology and data) of release {version} "
-                       f"in one file: {title}."),
-                ("fi", f"Koko tietoverkko (ontologia ja data), julkaisu {version}, yhtenä "
-                       f"tiedostona muodossa {FINNISH.get(title, title)}.")):
-            graph.add((distribution, DCTERMS.description, Literal(text, lang=lang)))
-        graph.add((distribution, DCAT.accessURL, URIRef(base_iri + "downloads/")))
-        graph.add((distribution, DCAT.downloadURL, URIRef(f"{base_iri}downloads/{name}")))
-        graph.add((distribution, DCAT.mediaType, _media_type(graph, media_type)))
-        graph.add((distribution, DCTERMS["format"], _file_type(graph, file_type)))
-        if compression:
-            graph.add((distribution, DCAT.compressFormat, _media_type(graph, compression)))
-        graph.add((distribution, DCAT.byteSize,
-                   Literal(entry["bytes"], datatype=XSD.nonNegativeInteger)))
-        graph.add((distribution, DCTERMS.modified, when))
-        if licence is not None:
-            graph.add((distribution, DCTERMS.license, licence))
-        graph.add((distribution, SPDX.checksum, checksum))
-        graph.add((checksum, RDF.type, SPDX.Checksum))
-        graph.add((checksum, SPDX.algorithm, SPDX.checksumAlgorithm_sha256))
-        graph.add((SPDX.checksumAlgorithm_sha256, RDF.type, SPDX.ChecksumAlgorithm))
-        graph.add((checksum, SPDX.checksumValue, Literal(entry["sha256"], datatype=XSD.hexBinary)))
+    for name in DISTRIBUTIONS:
+        add_distribution(graph, dataset, name, files[name], version=version, when=when, licence=licence,
+                         downloads=base_iri + "downloads/")
 
     graph.add((service, RDF.type, DCAT.DataService))
     for lang, text in (("en", "SPARQL 1.1 endpoint of the finhealthkg knowledge graph"),
@@ -133,6 +106,42 @@ def catalog_description(
     graph.add((ACCESS_PUBLIC, RDF.type, DCTERMS.RightsStatement))
     graph.add((ACCESS_PUBLIC, SKOS.inScheme, ACCESS_RIGHTS))
     return graph
+
+
+def add_distribution(graph: Graph, dataset: URIRef, name: str, entry: dict[str, Any], *, version: str,
+                     when: Literal, licence: Node | None, downloads: str) -> URIRef:
+    """The distribution of download `name` (a key of DISTRIBUTIONS) of `dataset`, served under `downloads`."""
+    slug, title, media_type, file_type, compression = DISTRIBUTIONS[name]
+    distribution = URIRef(f"{dataset}/distribution/{slug}")
+    checksum = URIRef(f"{distribution}/checksum")
+    graph.add((dataset, DCAT.distribution, distribution))
+    graph.add((distribution, RDF.type, DCAT.Distribution))
+    for lang, text in (("en", f"The knowledge graph as {title}"),
+                       ("fi", f"Tietoverkko muodossa {FINNISH.get(title, title)}")):
+        graph.add((distribution, DCTERMS.title, Literal(text, lang=lang)))
+    for lang, text in (
+            ("en", f"The whole knowledge graph (ontology and data) of release {version} "
+                   f"in one file: {title}."),
+            ("fi", f"Koko tietoverkko (ontologia ja data), julkaisu {version}, yhtenä "
+                   f"tiedostona muodossa {FINNISH.get(title, title)}.")):
+        graph.add((distribution, DCTERMS.description, Literal(text, lang=lang)))
+    graph.add((distribution, DCAT.accessURL, URIRef(downloads)))
+    graph.add((distribution, DCAT.downloadURL, URIRef(downloads + name)))
+    graph.add((distribution, DCAT.mediaType, _media_type(graph, media_type)))
+    graph.add((distribution, DCTERMS["format"], _file_type(graph, file_type)))
+    if compression:
+        graph.add((distribution, DCAT.compressFormat, _media_type(graph, compression)))
+    graph.add((distribution, DCAT.byteSize,
+               Literal(entry["bytes"], datatype=XSD.nonNegativeInteger)))
+    graph.add((distribution, DCTERMS.modified, when))
+    if licence is not None:
+        graph.add((distribution, DCTERMS.license, licence))
+    graph.add((distribution, SPDX.checksum, checksum))
+    graph.add((checksum, RDF.type, SPDX.Checksum))
+    graph.add((checksum, SPDX.algorithm, SPDX.checksumAlgorithm_sha256))
+    graph.add((SPDX.checksumAlgorithm_sha256, RDF.type, SPDX.ChecksumAlgorithm))
+    graph.add((checksum, SPDX.checksumValue, Literal(entry["sha256"], datatype=XSD.hexBinary)))
+    return distribution
 
 
 def _media_type(graph: Graph, name: str) -> URIRef:

@@ -3,6 +3,7 @@
     finhealthkg validate   check ontology/ + data/ against shapes/ (SHACL)
     finhealthkg build      validate, then write an immutable release and make it current
     finhealthkg releases   list the releases, marking the current one
+    finhealthkg diff       what changed between two releases (summary, RDF Patch, Turtle)
     finhealthkg query      run a SPARQL query against a release from the terminal
     finhealthkg serve      publish the current release over HTTP (SPARQL, IRIs, downloads)
     finhealthkg load       load the current release into an external SPARQL store (Virtuoso ...)
@@ -14,6 +15,7 @@ command (a broken source file, no release, a bad query), with a message saying w
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -95,11 +97,25 @@ def _parser() -> argparse.ArgumentParser:
                        help="build even when the current release was built from the same sources")
     build.add_argument("--quiet", action="store_true", help="print only the version built")
     build.add_argument("--shacl-engine", choices=ENGINES, default=None, help=ENGINE_HELP)
+    build.add_argument("--keep", type=int, default=None, metavar="N",
+                       help="keep the stores of the last N releases only, so older ones can no longer be "
+                            "queried (their files stay); default: keep all")
     build.set_defaults(handler=_build)
 
     releases = commands.add_parser(
         "releases", parents=[common], help="list the releases (* marks the current one)")
     releases.set_defaults(handler=_releases)
+
+    diff = commands.add_parser(
+        "diff", parents=[common], help="what changed between two releases",
+        description="Compare the knowledge graphs of two releases triple by triple: a summary of the things "
+                    "added, removed and changed, by type (the same as /releases/{version}/changes), or the "
+                    "change set as RDF Patch or Turtle.")
+    diff.add_argument("old", help="the older release's version")
+    diff.add_argument("new", nargs="?", default=None, help="the newer release's version (default: the current one)")
+    diff.add_argument("--format", default="summary", choices=("summary", "json", "rdfp", "added", "removed"),
+                      help="summary (text), json, rdfp (RDF Patch), added or removed (Turtle); default summary")
+    diff.set_defaults(handler=_diff)
 
     query = commands.add_parser(
         "query", parents=[common], help="run a SPARQL query against a release",
@@ -195,7 +211,7 @@ def _build(args: argparse.Namespace, settings: Settings) -> int:
     settings = settings.with_overrides(shacl_engine=args.shacl_engine)
     steps = Steps(BUILD_STEPS, quiet=args.quiet)
     try:
-        result = build_release(settings, steps=steps, force=args.force)
+        result = build_release(settings, steps=steps, force=args.force, keep=args.keep)
     except InvalidSources as invalid:
         print(invalid.report.text(), file=sys.stderr)
         print("\nNothing was built; the current release is unchanged.", file=sys.stderr)
@@ -210,6 +226,38 @@ def _build(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+def _diff(args: argparse.Namespace, settings: Settings) -> int:
+    from .changes import ChangeSetError, compare, dataset_store, rdf_patch, summary, summary_text, turtle
+
+    old = _named_release(settings, args.old)
+    new = _named_release(settings, args.new) if args.new else current_release(settings)
+    try:
+        changes = compare(*(dataset_store(r.store_path if r.has_store else None, r.file("dataset.nt.gz"))
+                            for r in (old, new)), previous=old.version, version=new.version)
+    except ChangeSetError as error:
+        raise ReleaseError(str(error)) from None
+    out = sys.stdout.buffer
+    if args.format == "rdfp":
+        out.write(rdf_patch(changes, settings.base_iri))
+    elif args.format in ("added", "removed"):
+        out.write(turtle(getattr(changes, args.format),
+                         f"Triples {args.format} from release {old.version} to {new.version}"))
+    elif args.format == "json":
+        out.write(json.dumps(summary(changes), indent=2, ensure_ascii=False).encode() + b"\n")
+    else:
+        out.write(summary_text(summary(changes)).encode())
+    out.flush()
+    return EXIT_OK
+
+
+def _named_release(settings: Settings, version: str) -> Release:
+    found = next((r for r in list_releases(settings) if r.version == version), None)
+    if found is None:
+        known = ", ".join(r.version for r in list_releases(settings)) or "none"
+        raise ReleaseError(f"there is no release {version!r} in {settings.releases} (releases: {known})")
+    return found
+
+
 def _releases(args: argparse.Namespace, settings: Settings) -> int:
     try:
         current = current_release(settings).version
@@ -221,8 +269,11 @@ def _releases(args: argparse.Namespace, settings: Settings) -> int:
         return EXIT_OK
     for release in releases:
         mark = "*" if release.version == current else " "
+        changes = release.manifest.get("changes")
+        delta = f"  +{changes['triples']['added']} -{changes['triples']['removed']}" if changes else ""
         print(f"{mark} {release.version}  {release.created.isoformat()}  "
-              f"{release.triples:>9} triples  commit {release.manifest.get('commit') or '-'}")
+              f"{release.triples:>9} triples  commit {release.manifest.get('commit') or '-'}{delta}"
+              + ("" if release.has_store else "  (store removed: not queryable)"))
     return EXIT_OK
 
 

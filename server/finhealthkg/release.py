@@ -8,6 +8,11 @@ A release is a directory `<releases>/<version>/` that is never changed once writ
     dataset.ttl.gz  dataset.jsonld.gz              the same, gzip-compressed for HTTP
     ontology.ttl  shapes.ttl  void.ttl  catalog.ttl  validation.ttl
     store/          Oxigraph database holding each part in its named graph (namespaces.GRAPH)
+    changes.rdfp  changes-added.ttl  changes-removed.ttl  changes.json
+                    what changed since the release before it (changes.py); not in the first
+
+`build --keep N` removes the store/ of releases older than the last N (their files stay, for
+downloads and history) and leaves `store.pruned` in its place to say so.
 
 Crash safety: everything is written into a hidden staging directory beside the releases,
 renamed into place when complete, and only then is the `current` symlink replaced (a
@@ -46,8 +51,10 @@ from rdflib.namespace import DCTERMS
 
 from . import __version__
 from .catalog import catalog_description
+from .changes import CHANGE_FILES, ChangeSetError, compare, dataset_store, summary, write_change_set
 from .config import Settings
 from .describe import statistics, void_description
+from .history import add_versions
 from .namespaces import (
     CATALOG_GRAPH,
     DATA_GRAPH,
@@ -68,6 +75,7 @@ from .validate import ValidationReport, validate_sources
 MANIFEST = "release.json"
 CHECKSUMS = "SHA256SUMS"
 STORE_DIR = "store"
+STORE_PRUNED = "store.pruned"  # left by `build --keep` where it removed an old release's store
 CURRENT = "current"
 STAGING_PREFIX = ".staging-"
 LOCK_FILE = ".build.lock"
@@ -88,7 +96,7 @@ MEDIA_TYPES = {
 }
 # Compressed twins of the larger dumps, served with Content-Encoding: gzip when asked.
 GZIP_TWINS = ("dataset.ttl", "dataset.jsonld")
-BUILD_STEPS = 9
+BUILD_STEPS = 11
 
 
 class ReleaseError(Exception):
@@ -126,6 +134,11 @@ class Release:
     def store_path(self) -> Path:
         return self.path / STORE_DIR
 
+    @property
+    def has_store(self) -> bool:
+        """False for an old release whose store `build --keep` removed: listed, downloadable, not queryable."""
+        return not (self.path / STORE_PRUNED).exists()
+
     def file(self, name: str) -> Path:
         if name not in self.manifest["files"]:
             raise ReleaseError(f"release {self.version} has no file {name!r}")
@@ -158,7 +171,7 @@ class Release:
         for name in entries:
             if not (path / name).is_file():
                 raise ReleaseError(f"{path}: release file {name} is missing")
-        if not (path / STORE_DIR).is_dir():
+        if not (path / STORE_DIR).is_dir() and not (path / STORE_PRUNED).is_file():
             raise ReleaseError(f"{path}: the release's store/ directory is missing")
         return release
 
@@ -189,6 +202,9 @@ class Release:
             raise ReleaseError(f"{self.path / MANIFEST}: checksum mismatch with {CHECKSUMS} (the manifest is damaged)")
 
     def open_store(self) -> OxigraphStore:
+        if not self.has_store:
+            raise ReleaseError(f"release {self.version} is kept without its store (`finhealthkg build --keep` "
+                               "removed it); its files are still in /downloads/")
         return OxigraphStore.open_read_only(self.store_path)
 
 
@@ -377,8 +393,10 @@ def release_to_serve(settings: Settings) -> ServedRelease:
                        f"run `finhealthkg build --force` to build a new one{newer}")
 
 
-def build_release(settings: Settings, *, steps: Steps | None = None, force: bool = False) -> BuildResult:
-    """Validate, build and publish a release; InvalidSources (nothing written) if invalid."""
+def build_release(settings: Settings, *, steps: Steps | None = None, force: bool = False,
+                  keep: int | None = None) -> BuildResult:
+    """Validate, build and publish a release; InvalidSources (nothing written) if invalid.
+    `keep`: keep the stores of only the last `keep` releases (None: all)."""
     steps = steps or Steps(BUILD_STEPS, quiet=True)
     digest = digest_of(settings.root, source_files(settings))
     if not force:
@@ -399,7 +417,10 @@ def build_release(settings: Settings, *, steps: Steps | None = None, force: bool
     try:
         settings.releases.mkdir(parents=True, exist_ok=True)
         with _build_lock(settings.releases):
-            return _publish(settings, sources, report, steps, digest)
+            result = _publish(settings, sources, report, steps, digest)
+            if keep is not None:
+                prune_stores(settings, keep)
+            return result
     except OSError as error:  # disk full, quota, file size limit, permissions
         raise ReleaseError(f"cannot write a release into {settings.releases}: {error}{_hint(error)}; "
                            f"nothing was published and {_current_now(settings.releases)}") from None
@@ -444,6 +465,27 @@ def _publish(settings: Settings, sources: Sources, report: ValidationReport, ste
     return BuildResult(Release(path=final, manifest=manifest), built=True)
 
 
+def prune_stores(settings: Settings, keep: int) -> list[str]:
+    """Remove the stores of releases older than the last `keep` (never the current one); their
+    files stay. The versions pruned now."""
+    if keep < 1:
+        raise ReleaseError("--keep must be at least 1: the current release needs its store")
+    try:
+        current = current_release(settings).version
+    except ReleaseError:
+        current = None
+    pruned = []
+    for release in list_releases(settings)[:-keep]:
+        if release.version == current or not release.has_store:
+            continue
+        (release.path / STORE_PRUNED).write_text(
+            f"finhealthkg build --keep {keep} removed this release's store on "
+            f"{datetime.now(UTC).replace(microsecond=0).isoformat()}\n", encoding="utf-8")
+        shutil.rmtree(release.store_path, ignore_errors=True)
+        pruned.append(release.version)
+    return pruned
+
+
 def _hint(error: OSError) -> str:
     text = str(error)
     if error.errno == errno.ENOSPC or "No space left" in text:
@@ -478,6 +520,8 @@ def _write_release(
     staging: Path, sources: Sources, report: ValidationReport, settings: Settings, steps: Steps,
     *, version: str, created: datetime, commit: str | None, dirty: bool, digest: str,
 ) -> dict[str, Any]:
+    history = list_releases(settings)  # the releases before this one, oldest first
+    validation = {"conforms": report.conforms, "violations": len(report.violations), "warnings": len(report.warnings)}
     parts = [(ONTOLOGY_GRAPH, sources.files["ontology"]), (DATA_GRAPH, sources.files["data"]),
              (SHAPES_GRAPH, sources.files["shapes"])]
     with steps.step("Loading the Oxigraph store") as notes:
@@ -509,7 +553,7 @@ def _write_release(
         notes.append(f"{stats['triples']} triples, {stats['entities']} entities, "
                      f"{stats['classes']} classes")
 
-    with steps.step("Writing dumps and the catalogue") as notes:
+    with steps.step("Writing dumps") as notes:
         header = (f"# finhealthkg release {version}, {created.isoformat()}. "
                   "Licence: CC BY 4.0 (https://creativecommons.org/licenses/by/4.0/).\n")
 
@@ -540,8 +584,31 @@ def _write_release(
         files = {name: _file_entry(staging / name, media_type)
                  for name, media_type in sorted(MEDIA_TYPES.items())
                  if name not in (MANIFEST, CHECKSUMS, "catalog.ttl")}
+        notes.append(", ".join(sorted(files)))
+
+    with steps.step("Comparing with the release before" + (f" ({history[-1].version})" if history else "")) as notes:
+        changes = None
+        if history:
+            previous = history[-1]
+            try:
+                changeset = compare(dataset_store(previous.store_path if previous.has_store else None,
+                                                  previous.file("dataset.nt.gz")),
+                                    sources.store, previous=previous.version, version=version)
+            except ChangeSetError as error:
+                raise ReleaseError(str(error)) from None
+            write_change_set(staging, changeset, settings.base_iri, _writing)
+            files.update({name: _file_entry(staging / name, media_type) for name, media_type in CHANGE_FILES.items()})
+            changes = {"previous": previous.version, "triples": summary(changeset)["triples"]}
+            notes.append(f"{len(changeset.added)} triple(s) added, {len(changeset.removed)} removed")
+        else:
+            notes.append("none: the first release")
+
+    with steps.step("Writing the catalogue") as notes:
         catalog = catalog_description(sources.catalog, _publishers(sources), base_iri=settings.base_iri,
                                       version=version, created=created, files=files)
+        this = {"version": version, "created": created.isoformat(), "commit": commit, "statistics": stats,
+                "validation": validation, "changes": changes, "files": files}
+        add_versions(catalog, sources.catalog, settings.base_iri, [*(r.manifest for r in history), this])
         catalog_bytes = catalog.serialize(format="turtle", encoding="utf-8")
         with _writing(staging / "catalog.ttl") as out:
             out.write(catalog_bytes)
@@ -550,7 +617,7 @@ def _write_release(
         graphs["catalog"] = {"iri": str(CATALOG_GRAPH), "triples": len(catalog)}
         store.flush()
         store.close()
-        notes.append(", ".join(sorted(files)))
+        notes.append(f"{len(catalog)} triples")
 
     with steps.step("Writing checksums and manifest"):
         encodings = {name: {"gzip": _file_entry(staging / f"{name}.gz", MEDIA_TYPES[name])}
@@ -566,10 +633,10 @@ def _write_release(
             "statistics": stats,
             "graphs": graphs,
             "default_graph": [str(g) for g in DATASET_GRAPHS],
-            "validation": {"conforms": report.conforms, "violations": len(report.violations),
-                           "warnings": len(report.warnings)},
+            "validation": validation,
             "sources": [sources.relative(p) for p in sources.all_files()],
             "software": _software_versions(),
+            "changes": changes,  # since the release before (None for the first)
             "files": files,
             "encodings": encodings,
         }

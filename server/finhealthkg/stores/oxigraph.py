@@ -31,6 +31,11 @@ class OxigraphStore:
     def __init__(self, store: pyoxigraph.Store) -> None:
         self._store = store
 
+    @property
+    def database(self) -> pyoxigraph.Store:
+        """The pyoxigraph store itself, for reading it triple by triple (changes.py)."""
+        return self._store
+
     @classmethod
     def open_read_only(cls, path: Path) -> OxigraphStore:
         if not path.is_dir():

@@ -324,6 +324,23 @@ def current_release(connection: Connection, base_iri: str) -> RemoteStore | None
     return RemoteStore(connection, base_iri, version, graphs)
 
 
+def release_view(connection: Connection, base_iri: str, version: str) -> RemoteStore | None:
+    """Release `version` of this dataset as the store keeps it (current or not), as a view;
+    None when the store does not hold it. `version` is a release name (letters, digits, . -)."""
+    if not re.fullmatch(r"[0-9A-Za-z.\-]+", version):
+        return None
+    _, body = connection.select(f"""
+        PREFIX dcat: <http://www.w3.org/ns/dcat#> PREFIX dcterms: <http://purl.org/dc/terms/>
+        SELECT ?part WHERE {{ GRAPH <{POINTER_GRAPH}> {{
+            <{base_iri}dataset> dcat:hasVersion ?release .
+            ?release dcat:version "{version}" ; dcterms:hasPart ?part }} }}""", accept=SOLUTIONS)
+    rows = json.loads(body).get("results", {}).get("bindings", [])
+    if not rows:
+        return None
+    view = RemoteStore(connection, base_iri, version, ())
+    return RemoteStore(connection, base_iri, version, tuple(sorted(view.from_store(r["part"]["value"]) for r in rows)))
+
+
 def connection_from(settings) -> Connection:  # noqa: ANN001 - Settings (no import cycle)
     """The store connection the settings describe; the password comes from its variable."""
     import os

@@ -11,12 +11,22 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from ..config import Settings
 from ..stores import Store
-from . import access_log, description, downloads, health, resources, response_cache, security, sparql
+from . import (
+    access_log,
+    description,
+    downloads,
+    fragments,
+    health,
+    releases,
+    resources,
+    response_cache,
+    security,
+    sparql,
+)
 from .errors import register_error_handlers
 from .i18n import LANGUAGES, NAMES, language, remember, words
-from .publication import EXTENSION, Publication, served
+from .publication import EXTENSION, RELEASE_HEADER, Publication, served
 
-RELEASE_HEADER = "FinHealthKG-Release"
 CORS_EXPOSED = ", ".join(["ETag", "Last-Modified", "Link", "Content-Location", "Content-Length",
                           "Content-Range", "Accept-Ranges", "Vary", RELEASE_HEADER, "FinHealthKG-Row-Limit",
                           response_cache.CACHE_HEADER])
@@ -30,7 +40,7 @@ def create_app(settings: Settings, store: Store | None = None) -> Flask:
     app.extensions[EXTENSION] = publication = Publication.open(settings, store)
     _ = publication.now.pool  # start the query processes now, not on the first query
     register_error_handlers(app)
-    for module in (sparql, resources, downloads, description, health):
+    for module in (sparql, resources, downloads, description, health, releases, fragments):
         app.register_blueprint(module.blueprint)
     response_cache.init_app(app)
     app.after_request(response_cache.keep)  # registered first: runs last, on the answer as sent
@@ -72,7 +82,7 @@ def _common_headers(response: Response) -> Response:
         response.vary.add("Cookie")
         remember(response)
     try:
-        headers[RELEASE_HEADER] = served().info.version
+        headers.setdefault(RELEASE_HEADER, served().info.version)  # a past release's answer names its own
     except RuntimeError:  # outside an app context (should not happen)
         pass
     return response

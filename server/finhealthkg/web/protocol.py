@@ -29,6 +29,7 @@ class ProtocolRequest:
     query: str | None  # None: no query, the client asks for the service description
     dataset: QueryDataset
     format: tuple[str, ...]  # explicit `format` parameters (some clients send two names of one)
+    release: str | None = None  # `release=V`: answer from that past release (None: the current one)
 
     @property
     def dataset_given(self) -> bool:
@@ -55,7 +56,11 @@ def read_request() -> ProtocolRequest:
     dataset = QueryDataset(
         default_graphs=tuple(_iris(params, "default-graph-uri")),
         named_graphs=tuple(_iris(params, "named-graph-uri")))
-    return ProtocolRequest(query=query, dataset=dataset, format=tuple(params.getlist("format")))
+    releases = params.getlist("release")
+    if len(releases) > 1 and len(set(releases)) > 1:
+        raise BadRequest(f"{len(releases)} different release parameters given; name one release")
+    return ProtocolRequest(query=query, dataset=dataset, format=tuple(params.getlist("format")),
+                           release=releases[0] if releases else None)
 
 
 def _parameters() -> tuple[MultiDict, str | None]:

@@ -4,25 +4,32 @@ The server follows the current release: with the embedded store, the `current` s
 the releases directory; with an external store, the store's pointer graph. When it
 changes, the next request (checked at most every `FOLLOW_SECONDS`) opens the new release;
 if that fails, the old one keeps serving and the failure is logged.
+
+Past releases (`/sparql?release=V`, `/releases/V/...`) are served from snapshots of their
+own, opened on first use exactly as the current one is (read-only store, its own query
+processes, the same checks) and kept for the next requests, a few at a time.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import re
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 
+import pyoxigraph
 from flask import current_app
 from rdflib import Graph
 
 from ..config import Settings
 from ..describe import ReleaseInfo, release_info
-from ..executor import QueryPool
-from ..namespaces import PREFIXES
+from ..executor import Job, QueryPool
+from ..namespaces import DATASET_GRAPHS, PREFIXES
 from ..release import (
     CURRENT,
     Release,
@@ -35,10 +42,14 @@ from ..release import (
 from ..stores import Store, StoreError
 from ..stores import sparql as remote
 from ..stores.oxigraph import OxigraphStore
+from .errors import NotFound, ServiceUnavailable
 
 log = logging.getLogger(__name__)
 EXTENSION = "finhealthkg"
+RELEASE_HEADER = "FinHealthKG-Release"  # on every answer: the release it comes from
 FOLLOW_SECONDS = {"local": 1.0, "remote": 5.0}
+PAST_SNAPSHOTS = 4  # past releases kept open per server process; the least recently asked is closed
+VERSION = re.compile(r"[0-9A-Za-z][0-9A-Za-z.\-]{0,80}")  # what a release name can be (release._new_version)
 
 
 @dataclass
@@ -69,6 +80,14 @@ class Snapshot:
     @cached_property
     def graph_triples(self) -> dict[str, int]:
         return {name: self.store.triple_count([name]) for name in self.graphs}
+
+    def select(self, sparql: str, row_limit: int) -> pyoxigraph.QuerySolutions:
+        """A SELECT of the publisher's own (the fragments) on the release's knowledge graph, run
+        where public queries run: in a query process with the time limit, or by the external store."""
+        if self.pool is None:
+            return self.store.query(sparql)  # type: ignore[return-value]
+        outcome = self.pool.run(Job(sparql, tuple(str(g) for g in DATASET_GRAPHS), None, None, "json", row_limit))
+        return pyoxigraph.parse_query_results(outcome.body, format=pyoxigraph.QueryResultsFormat.JSON)
 
     def memo(self, key: str, compute):  # noqa: ANN001, ANN201 - any value
         if key not in self.cache:
@@ -103,6 +122,7 @@ class Publication:
         self._key = follower.key() if follower else None
         self._checked = time.monotonic()
         self._lock = threading.Lock()
+        self._past: OrderedDict[str, Snapshot] = OrderedDict()
 
     @classmethod
     def open(cls, settings: Settings, store: Store | None = None) -> Publication:
@@ -117,6 +137,46 @@ class Publication:
         if self._follower and time.monotonic() - self._checked > FOLLOW_SECONDS[self._follower.kind]:
             self._follow()
         return self._snapshot
+
+    def release(self, version: str | None) -> Snapshot:
+        """The snapshot of release `version` (None: the current one); NotFound when this server
+        does not hold it (never built, its store removed, or not kept by the external store)."""
+        now = self.now
+        if version is None or version == now.info.version:
+            return now
+        if not VERSION.fullmatch(version):
+            raise NotFound(f"there is no release {version!r}; /releases/ lists them")
+        with self._lock:
+            if version in self._past:
+                self._past.move_to_end(version)
+                return self._past[version]
+            snapshot = self._open_past(version)
+            self._past[version] = snapshot
+            while len(self._past) > PAST_SNAPSHOTS:
+                self._past.popitem(last=False)[1].retire()
+            return snapshot
+
+    def _open_past(self, version: str) -> Snapshot:
+        settings = self.settings
+        local = next((r for r in list_releases(settings) if r.version == version), None)
+        if settings.store_url:
+            view = remote.release_view(remote.connection_from(settings), settings.base_iri, version)
+            if view is None:
+                held = "it was never loaded there or `finhealthkg load --keep` dropped it"
+                raise NotFound(f"the store behind this server does not hold release {version!r} ({held}); "
+                               "/releases/ lists the releases")
+            return _snapshot(settings, view, local)
+        if local is None:
+            raise NotFound(f"there is no release {version!r}; /releases/ lists them")
+        if not local.has_store:
+            raise NotFound(f"release {version} cannot be queried: `finhealthkg build --keep` removed its store; "
+                           f"its files are still at /downloads/{version}/")
+        try:
+            release, store = check_release(local.path)
+        except ReleaseError as error:
+            log.error("release %s cannot be served: %s", version, error)
+            raise ServiceUnavailable(f"release {version} cannot be served: {error}") from None
+        return _snapshot(settings, store, release)
 
     def _follow(self) -> None:
         assert self._follower is not None

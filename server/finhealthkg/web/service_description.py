@@ -11,7 +11,7 @@ from ..namespaces import DATASET_GRAPHS, PREFIXES, SD, VOID
 from .examples import EDITOR_PREFIXES, EXAMPLES
 from .i18n import language
 from .negotiation import HTML, JSONLD, NTRIPLES, RDFXML, TURTLE, negotiate
-from .publication import publication, served
+from .publication import RELEASE_HEADER, Snapshot, publication, served
 from .serialize import graph_bytes
 
 FORMATS = Namespace("http://www.w3.org/ns/formats/")
@@ -19,8 +19,9 @@ RESULT_FORMATS = ("SPARQL_Results_JSON", "SPARQL_Results_XML", "SPARQL_Results_C
                   "SPARQL_Results_TSV", "Turtle", "N-Triples", "JSON-LD", "RDF_XML")
 
 
-def service_description() -> Response:
-    snapshot = served()
+def service_description(snapshot: Snapshot | None = None) -> Response:
+    """The service description of the endpoint serving `snapshot` (default: the current release)."""
+    snapshot = snapshot or served()
     endpoint = request.base_url  # sd:endpoint is exactly the URL the client asked
     fmt = negotiate((TURTLE, JSONLD, HTML, NTRIPLES, RDFXML), request.args.get("format"))
     graph = snapshot.memo(f"sd:{endpoint}", lambda: _describe(endpoint, snapshot))
@@ -32,6 +33,7 @@ def service_description() -> Response:
     response.vary.add("Accept")
     response.set_etag(f"sd-{snapshot.info.version}-{fmt.name}" + (f"-{language()}" if fmt is HTML else ""))
     response.last_modified = snapshot.info.modified
+    response.headers[RELEASE_HEADER] = snapshot.info.version
     return response.make_conditional(request)
 
 

@@ -1,4 +1,7 @@
-"""The SPARQL 1.1 Protocol endpoint at /sparql: read-only, bounded to this dataset."""
+"""The SPARQL 1.1 Protocol endpoint at /sparql: read-only, bounded to this dataset.
+
+`/sparql?release=V` and `/releases/V/sparql` answer from past release V, with the same checks,
+the same query processes and the same formats as the current one."""
 
 from __future__ import annotations
 
@@ -16,7 +19,7 @@ from .errors import BadRequest, ReadOnly
 from .negotiation import BOOLEAN_FORMATS, HTML, RDF_FORMATS, SOLUTION_FORMATS, Format, negotiate
 from .pages import results_page
 from .protocol import READ_ONLY, ProtocolRequest, read_request
-from .publication import publication, served
+from .publication import RELEASE_HEADER, Snapshot, publication
 from .serialize import answer_bytes
 from .service_description import service_description
 
@@ -27,9 +30,21 @@ ROW_LIMIT_HEADER = "FinHealthKG-Row-Limit"
 @blueprint.route("/sparql", methods=["GET", "POST"])
 def endpoint() -> Response:
     protocol = read_request()
+    return answer(protocol, publication().release(protocol.release))
+
+
+@blueprint.route("/releases/<version>/sparql", methods=["GET", "POST"])
+def release_endpoint(version: str) -> Response:
+    protocol = read_request()
+    if protocol.release not in (None, version):
+        raise BadRequest(f"this endpoint answers from release {version}; release={protocol.release} names another")
+    return answer(protocol, publication().release(version))
+
+
+def answer(protocol: ProtocolRequest, snapshot: Snapshot) -> Response:
+    """A protocol request answered from one release."""
     if protocol.query is None:
-        return service_description()
-    snapshot = served()
+        return service_description(snapshot)
     etag = _etag(snapshot.info.version, protocol)
     if request.if_none_match.contains(etag):  # the same question to the same release
         return _cached(Response(status=304), etag, snapshot.info)
@@ -110,6 +125,7 @@ def _etag(version: str, protocol: ProtocolRequest) -> str:
 
 def _cached(response: Response, etag: str, info) -> Response:  # noqa: ANN001 - ReleaseInfo
     response.set_etag(etag)
+    response.headers[RELEASE_HEADER] = info.version  # the release answering, current or past
     response.last_modified = info.modified
     response.cache_control.public = True
     response.cache_control.max_age = 300

@@ -1,0 +1,203 @@
+"""Change sets between two releases: the triples of the knowledge graph added and removed.
+
+A change set is computed once, when a release is built, against the release before it,
+and written into the new release directory (CHANGE_FILES), so nothing is ever diffed per
+request; `finhealthkg diff A B` computes one for any pair. The formats:
+
+    changes.rdfp          RDF Patch (https://afs.github.io/rdf-patch/): `H id`, `H prev`,
+                          one transaction of `D` rows then `A` rows, N-Triples terms
+    changes-added.ttl     the triples added, as a Turtle graph
+    changes-removed.ttl   the triples removed, as a Turtle graph
+    changes.json          the summary: counts, and the things added, removed and changed, by type
+
+Triples are compared as they are, so a blank node would differ from every other blank node:
+the knowledge graph has none (tests/test_data.py), and a change set refuses to compare
+graphs that hold any rather than report a false difference.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import uuid
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyoxigraph
+from pyoxigraph import NamedNode, RdfFormat
+
+from .namespaces import DATASET_GRAPHS, PREFIXES
+
+PATCH = "changes.rdfp"
+ADDED = "changes-added.ttl"
+REMOVED = "changes-removed.ttl"
+SUMMARY = "changes.json"
+PATCH_MEDIA_TYPE = "application/rdf-patch"
+CHANGE_FILES = {PATCH: PATCH_MEDIA_TYPE, ADDED: "text/turtle", REMOVED: "text/turtle", SUMMARY: "application/json"}
+RDF_TYPE = NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
+UNTYPED = "(no type)"
+
+
+class ChangeSetError(Exception):
+    """Two releases cannot be compared; the message says why."""
+
+
+@dataclass(frozen=True)
+class ChangeSet:
+    """What changed from release `previous` to release `version` (N-Triples order)."""
+
+    version: str
+    previous: str
+    added: tuple[pyoxigraph.Triple, ...]
+    removed: tuple[pyoxigraph.Triple, ...]
+    types: dict[str, tuple[str, ...]]  # subject IRI -> its classes, for every changed subject
+    things: dict[str, str]  # subject IRI -> "added" (not there before), "removed" (gone after) or "changed"
+
+    @property
+    def empty(self) -> bool:
+        return not self.added and not self.removed
+
+
+def patch_id(base_iri: str, version: str) -> str:
+    """The RDF Patch id of the change set that leads to `version`: the same on every build of it."""
+    return f"uuid:{uuid.uuid5(uuid.NAMESPACE_URL, f'{base_iri}release/{version}')}"
+
+
+def dataset_store(store_path: Path | None, dump: Path) -> pyoxigraph.Store:
+    """The knowledge graph of a release to compare: its store, read-only, or (when the build
+    pruned it) its N-Triples dump in memory."""
+    if store_path is not None and store_path.is_dir():
+        return pyoxigraph.Store.read_only(str(store_path))
+    store = pyoxigraph.Store()
+    with gzip.open(dump, "rb") as triples:
+        store.bulk_load(input=triples, format=RdfFormat.N_TRIPLES, to_graph=NamedNode(str(DATASET_GRAPHS[0])))
+    return store
+
+
+def compare(old: pyoxigraph.Store, new: pyoxigraph.Store, *, previous: str, version: str) -> ChangeSet:
+    """The change set from `old` to `new`, each the store of a release (dataset graphs only)."""
+    added = sorted(_missing(new, old), key=str)
+    removed = sorted(_missing(old, new), key=str)
+    subjects = {t.subject for t in (*added, *removed)}
+    types = {s.value: _types(new, s) or _types(old, s) for s in subjects}
+    things = {}
+    for subject in subjects:
+        before, after = _describes(old, subject), _describes(new, subject)
+        things[subject.value] = "changed" if before and after else "added" if after else "removed"
+    return ChangeSet(version, previous, tuple(added), tuple(removed), types, things)
+
+
+def _graphs(store: pyoxigraph.Store) -> list[NamedNode]:
+    names = {g.value for g in store.named_graphs() if isinstance(g, NamedNode)}
+    return [NamedNode(str(g)) for g in DATASET_GRAPHS if str(g) in names]
+
+
+def _dataset(store: pyoxigraph.Store) -> Iterator[pyoxigraph.Triple]:
+    """Each triple of the knowledge graph once, though ontology and data may both hold it."""
+    graphs = _graphs(store)
+    for i, graph in enumerate(graphs):
+        for quad in store.quads_for_pattern(None, None, None, graph):
+            triple = quad.triple
+            if isinstance(triple.subject, pyoxigraph.BlankNode) or isinstance(triple.object, pyoxigraph.BlankNode):
+                raise ChangeSetError(f"the knowledge graph holds a blank node ({triple}): releases are compared "
+                                     "triple by triple, so give it an IRI")
+            if not any(_holds(store, triple, earlier) for earlier in graphs[:i]):
+                yield triple
+
+
+def _holds(store: pyoxigraph.Store, triple: pyoxigraph.Triple, graph: NamedNode) -> bool:
+    found = store.quads_for_pattern(triple.subject, triple.predicate, triple.object, graph)
+    return next(iter(found), None) is not None
+
+
+def _missing(having: pyoxigraph.Store, lacking: pyoxigraph.Store) -> Iterator[pyoxigraph.Triple]:
+    graphs = _graphs(lacking)
+    for triple in _dataset(having):
+        if not any(_holds(lacking, triple, graph) for graph in graphs):
+            yield triple
+
+
+def _describes(store: pyoxigraph.Store, subject: pyoxigraph.NamedNode) -> bool:
+    return any(next(iter(store.quads_for_pattern(subject, None, None, g)), None) is not None for g in _graphs(store))
+
+
+def _types(store: pyoxigraph.Store, subject: pyoxigraph.NamedNode) -> tuple[str, ...]:
+    return tuple(sorted({q.object.value for graph in _graphs(store)
+                         for q in store.quads_for_pattern(subject, RDF_TYPE, None, graph)}))
+
+
+def rdf_patch(changes: ChangeSet, base_iri: str) -> bytes:
+    """The change set as one RDF Patch transaction: deletions first, then additions."""
+    lines = [f"H id <{patch_id(base_iri, changes.version)}> .",
+             f"H prev <{patch_id(base_iri, changes.previous)}> .", "TX ."]
+    lines += [f"D {triple} ." for triple in changes.removed]
+    lines += [f"A {triple} ." for triple in changes.added]
+    lines.append("TC .")
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def turtle(triples: Iterable[pyoxigraph.Triple], comment: str) -> bytes:
+    return f"# {comment}\n".encode() + (pyoxigraph.serialize(triples, format=RdfFormat.TURTLE,
+                                                             prefixes=PREFIXES) or b"")
+
+
+def summary(changes: ChangeSet) -> dict[str, Any]:
+    """Counts and the things added (every triple new), removed (every triple gone) and changed, by type."""
+    things: dict[str, list[str]] = {"added": [], "removed": [], "changed": []}
+    for subject, kind in sorted(changes.things.items()):
+        things[kind].append(subject)
+    by_type: dict[str, dict[str, int]] = {}
+    for kind, subjects in things.items():
+        for subject in subjects:
+            for cls in changes.types.get(subject) or (UNTYPED,):
+                by_type.setdefault(cls, {"added": 0, "removed": 0, "changed": 0})[kind] += 1
+    return {
+        "version": changes.version, "previous": changes.previous,
+        "triples": {"added": len(changes.added), "removed": len(changes.removed)},
+        "things": {kind: [{"iri": s, "types": list(changes.types.get(s, ()))} for s in subjects]
+                   for kind, subjects in things.items()},
+        "by_type": dict(sorted(by_type.items())),
+    }
+
+
+def summary_text(document: dict[str, Any]) -> str:
+    """The summary as a person reads it on a terminal."""
+    counts, things = document["triples"], document["things"]
+    lines = [f"Changes from release {document['previous']} to {document['version']}: "
+             f"{counts['added']} triple(s) added, {counts['removed']} removed."]
+    if not counts["added"] and not counts["removed"]:
+        lines.append("The knowledge graph is the same in both releases.")
+        return "\n".join(lines) + "\n"
+    lines.append(f"Things: {len(things['added'])} added, {len(things['removed'])} removed, "
+                 f"{len(things['changed'])} changed.")
+    for cls, kinds in document["by_type"].items():
+        parts = ", ".join(f"{n} {kind}" for kind, n in kinds.items() if n)
+        lines.append(f"  {curie(cls)}: {parts}")
+    for kind in ("added", "removed", "changed"):
+        for thing in things[kind]:
+            lines.append(f"{kind:>8}  {curie(thing['iri'])}")
+    return "\n".join(lines) + "\n"
+
+
+def curie(iri: str) -> str:
+    """A prefixed name for a known namespace (the longest match), else the IRI in brackets."""
+    best = max(((p, ns) for p, ns in PREFIXES.items() if iri.startswith(ns)), key=lambda pn: len(pn[1]), default=None)
+    if best is None or iri == UNTYPED:
+        return iri if iri == UNTYPED else f"<{iri}>"
+    return f"{best[0]}:{iri[len(best[1]):]}"
+
+
+def write_change_set(directory: Path, changes: ChangeSet, base_iri: str, writing) -> None:  # noqa: ANN001
+    """The four files of a change set into a (staging) release directory; `writing(path)` opens
+    a file the way the release writer does (flushed, errors naming the file)."""
+    bodies = {
+        PATCH: rdf_patch(changes, base_iri),
+        ADDED: turtle(changes.added, f"Triples added by release {changes.version} since {changes.previous}"),
+        REMOVED: turtle(changes.removed, f"Triples removed by release {changes.version} since {changes.previous}"),
+        SUMMARY: json.dumps(summary(changes), indent=2, ensure_ascii=False).encode() + b"\n",
+    }
+    for name, body in bodies.items():
+        with writing(directory / name) as out:
+            out.write(body)
