@@ -216,7 +216,8 @@ def test_sigterm_finishes_the_request_in_flight_refuses_new_ones_and_exits_0(rel
 
         def slow() -> None:
             try:
-                response = requests.get(server.url + "/sparql", params={"query": SLOW_QUERY},
+                # another text than the probe's, or its kept answer would come back at once
+                response = requests.get(server.url + "/sparql", params={"query": SLOW_QUERY + " # in flight"},
                                         headers={"Accept": "text/csv"}, timeout=60)
                 answer.update(status=response.status_code, body=response.text.split(), at=time.monotonic())
             except requests.RequestException as error:
