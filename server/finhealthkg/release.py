@@ -7,6 +7,8 @@ A release is a directory `<releases>/<version>/` that is never changed once writ
     dataset.ttl  dataset.nt.gz  dataset.jsonld    the knowledge graph (ontology + data)
     dataset.ttl.gz  dataset.jsonld.gz              the same, gzip-compressed for HTTP
     ontology.ttl  shapes.ttl  void.ttl  catalog.ttl  validation.ttl
+    search.sqlite   the names of every thing, for /search and /reconcile (search/index.py)
+    <table>.csv  <table>.json  <table>.csv-metadata.json    tables of the main classes (tables/)
     store/          Oxigraph database holding each part in its named graph (namespaces.GRAPH)
 
 Crash safety: everything is written into a hidden staging directory beside the releases,
@@ -56,9 +58,11 @@ from .namespaces import (
     VOID_GRAPH,
 )
 from .progress import Steps
+from .search.index import INDEX_FILE, INDEX_MEDIA_TYPE, write_search_index
 from .sources import Sources, digest_of, load_sources, source_files
 from .stores import StoreError
 from .stores.oxigraph import OxigraphStore
+from .tables import write_tables
 from .validate import ValidationReport, validate_sources
 
 MANIFEST = "release.json"
@@ -492,6 +496,11 @@ def _write_release(
         files = {name: _file_entry(staging / name, media_type)
                  for name, media_type in sorted(MEDIA_TYPES.items())
                  if name not in (MANIFEST, CHECKSUMS, "catalog.ttl")}
+        # Derived from the store for people who search and who read tables, not RDF
+        indexed = write_search_index(store, staging)
+        derived = {INDEX_FILE: INDEX_MEDIA_TYPE, **write_tables(store, staging, version=version)}
+        files.update({name: _file_entry(staging / name, media_type) for name, media_type in derived.items()})
+        notes.append(f"search index of {indexed['names']} names")
         catalog = catalog_description(sources.catalog, sources.data, base_iri=settings.base_iri,
                                       version=version, created=created, files=files)
         catalog_bytes = catalog.serialize(format="turtle", encoding="utf-8")
