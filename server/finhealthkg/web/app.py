@@ -11,7 +11,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from ..config import Settings
 from ..stores import Store
-from . import access_log, description, downloads, health, resources, security, sparql
+from . import access_log, description, downloads, health, reconcile, resources, search, security, sparql
 from .errors import register_error_handlers
 from .i18n import LANGUAGES, NAMES, language, remember, words
 from .publication import EXTENSION, Publication, served
@@ -29,7 +29,7 @@ def create_app(settings: Settings, store: Store | None = None) -> Flask:
     app.extensions[EXTENSION] = publication = Publication.open(settings, store)
     _ = publication.now.pool  # start the query processes now, not on the first query
     register_error_handlers(app)
-    for module in (sparql, resources, downloads, description, health):
+    for module in (sparql, resources, downloads, description, health, search, reconcile):
         app.register_blueprint(module.blueprint)
     access_log.init_app(app)
     security.init_app(app)
