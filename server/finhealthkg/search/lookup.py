@@ -110,7 +110,9 @@ class SearchIndex:
         if not things:
             return {}
         marks = ", ".join("?" * len(things))
-        order = {code: rank for rank, code in enumerate((lang, "en", "fi", "sv", ""))}
+        order: dict[str, int] = {}
+        for code in (lang, "en", "fi", "sv", ""):  # the reader's language first
+            order.setdefault(code, len(order))
         shown: dict[int, dict] = {}
         for thing, iri in self._db.execute(f"SELECT id, iri FROM things WHERE id IN ({marks})", things):
             shown[thing] = {"iri": iri, "name": iri, "types": (), "description": "", "names": {}}
