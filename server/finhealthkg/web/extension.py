@@ -15,7 +15,7 @@ from ..namespaces import VOID, VOID_GRAPH
 from .i18n import preference
 from .matching import IRI, LABELS
 from .pages import Labeller
-from .publication import Snapshot
+from .publication import Snapshot, publication
 
 SAMPLE = 500  # things of a type looked at to propose its properties
 HIDDEN = {str(RDFS.label)}  # the same as skos:prefLabel here
@@ -50,6 +50,7 @@ def propose(snapshot: Snapshot, type_iri: str | None, limit: int) -> list[str]:
 def extend(snapshot: Snapshot, ids: Sequence[str], properties: Sequence[str], lang: str) -> dict:
     """The data extension response: `meta` names each property, `rows` each thing's values."""
     label = labeller(snapshot, lang)
+    base = publication().settings.base_iri
     rows: dict[str, dict[str, list]] = {iri: {p: [] for p in properties} for iri in ids}
     usable = [iri for iri in ids if IRI.match(iri)]
     literals: dict[tuple[str, str], list[pyoxigraph.Literal]] = {}
@@ -61,7 +62,12 @@ def extend(snapshot: Snapshot, ids: Sequence[str], properties: Sequence[str], la
         names: dict[str, dict[str, str]] = {}
         for row in answer:
             subject, predicate, obj = row["s"].value, row["p"].value, row["o"]
-            if isinstance(obj, pyoxigraph.NamedNode):
+            if isinstance(obj, pyoxigraph.NamedNode) and not obj.value.startswith(base):
+                # an address elsewhere (a homepage) is a value, not a thing this service reconciles
+                literals.setdefault((subject, predicate), [])
+                if obj.value not in [v.value for v in literals[(subject, predicate)]]:
+                    literals[(subject, predicate)].append(pyoxigraph.Literal(obj.value))
+            elif isinstance(obj, pyoxigraph.NamedNode):
                 if row["name"] is not None:
                     names.setdefault(obj.value, {})[row["name"].language or ""] = row["name"].value
                 else:
