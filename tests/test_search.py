@@ -4,6 +4,7 @@ substrings, with type filters; as JSON and as a page, and a search box on every 
 
 from __future__ import annotations
 
+import shutil
 import unicodedata
 
 import pytest
@@ -222,3 +223,21 @@ def test_search_answers_are_cacheable(server):
     again = requests.get(server + "/search", params={"q": "FINBB"},
                          headers={"Accept": "application/json", "If-None-Match": first.headers["ETag"]})
     assert again.status_code == 304
+
+
+def test_the_index_is_a_release_file_checked_like_the_others(project):
+    from finhealthkg.release import ReleaseError, build_release, check_release
+
+    release = build_release(project).release
+    entry = release.manifest["files"]["search.sqlite"]
+    assert entry["media_type"] == "application/vnd.sqlite3" and entry["bytes"] > 0
+    assert f"{entry['sha256']}  search.sqlite" in (release.path / "SHA256SUMS").read_text()
+    check_release(release.path)
+    damaged = release.path.parent / "damaged"  # another directory: checked afresh by this process
+    shutil.copytree(release.path, damaged)
+    index = damaged / "search.sqlite"
+    data = bytearray(index.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    index.write_bytes(bytes(data))
+    with pytest.raises(ReleaseError, match="search.sqlite: checksum mismatch"):
+        check_release(damaged)
