@@ -27,6 +27,7 @@ import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
+import pyoxigraph
 from rdflib.namespace import DCTERMS, FOAF, RDF, RDFS, SKOS
 
 from ..stores import Store
@@ -95,18 +96,28 @@ def write_search_index(store: Store, directory: Path) -> dict[str, int]:
     return counts
 
 
+def _objects(store: Store, predicate: str) -> Iterator[tuple[str, object]]:
+    """(subject IRI, object) of every triple with this predicate in the knowledge graph.
+
+    One pattern per query and the term kinds checked here: Oxigraph streams such a SELECT
+    about twice as fast as one with VALUES and a FILTER."""
+    for row in store.query(f"SELECT ?s ?o WHERE {{ ?s <{predicate}> ?o }}"):
+        subject = row["s"]
+        if isinstance(subject, pyoxigraph.NamedNode):
+            yield subject.value, row["o"]
+
+
 def _names(store: Store, ids: dict[str, int]) -> Iterator[tuple[int, str, str, int, str, str]]:
-    values = " ".join(f"<{p}>" for p in NAME_PREDICATES)
-    answer = store.query(f"""SELECT ?s ?p ?o WHERE {{ VALUES ?p {{ {values} }} ?s ?p ?o
-                             FILTER (isIRI(?s) && isLiteral(?o)) }}""")
-    for row in answer:
-        text = row["o"].value.strip()
-        folded = fold(text)
-        if not folded:  # nothing searchable in it (punctuation only)
-            continue
-        iri = row["s"].value
-        thing = ids.setdefault(iri, len(ids) + 1)
-        yield (thing, text, row["o"].language or "", NAME_PREDICATES[row["p"].value], exact_form(text), folded)
+    for predicate, kind in NAME_PREDICATES.items():
+        for iri, obj in _objects(store, predicate):
+            if not isinstance(obj, pyoxigraph.Literal):
+                continue
+            text = obj.value.strip()
+            folded = fold(text)
+            if not folded:  # nothing searchable in it (punctuation only)
+                continue
+            thing = ids.setdefault(iri, len(ids) + 1)
+            yield (thing, text, obj.language or "", kind, exact_form(text), folded)
 
 
 def _types(store: Store, ids: dict[str, int]) -> Iterator[tuple[str, int, int]]:
@@ -114,25 +125,22 @@ def _types(store: Store, ids: dict[str, int]) -> Iterator[tuple[str, int, int]]:
     for row in store.query(f"""SELECT ?c ?super WHERE {{ ?c <{RDFS.subClassOf}>+ ?super
                                 FILTER (isIRI(?c) && isIRI(?super) && ?c != ?super) }}"""):
         ancestors.setdefault(row["c"].value, []).append(row["super"].value)
-    for row in store.query(f"SELECT ?s ?type WHERE {{ ?s <{RDF.type}> ?type FILTER (isIRI(?s) && isIRI(?type)) }}"):
-        thing = ids.get(row["s"].value)
-        if thing is None:
+    for iri, obj in _objects(store, str(RDF.type)):
+        thing = ids.get(iri)
+        if thing is None or not isinstance(obj, pyoxigraph.NamedNode):
             continue
-        direct = row["type"].value
-        yield (direct, thing, 1)
-        for ancestor in ancestors.get(direct, ()):
+        yield (obj.value, thing, 1)
+        for ancestor in ancestors.get(obj.value, ()):
             yield (ancestor, thing, 0)
 
 
 def _descriptions(store: Store, ids: dict[str, int]) -> Iterator[tuple[int, str, str]]:
-    values = " ".join(f"<{p}>" for p in DESCRIPTION_PREDICATES)
-    languages = ", ".join(f'"{lang}"' for lang in LANGUAGES)
-    answer = store.query(f"""SELECT ?s ?d WHERE {{ VALUES ?p {{ {values} }} ?s ?p ?d
-                             FILTER (isIRI(?s) && isLiteral(?d) && lang(?d) IN ({languages})) }}""")
-    for row in answer:
-        thing = ids.get(row["s"].value)
-        if thing is not None:
-            text = " ".join(row["d"].value.split())
+    for predicate in DESCRIPTION_PREDICATES:
+        for iri, obj in _objects(store, str(predicate)):
+            thing = ids.get(iri)
+            if thing is None or not isinstance(obj, pyoxigraph.Literal) or (obj.language or "") not in LANGUAGES:
+                continue
+            text = " ".join(obj.value.split())
             if len(text) > DESCRIPTION_CHARS:
                 text = text[:DESCRIPTION_CHARS - 1].rsplit(" ", 1)[0] + "…"
-            yield (thing, row["d"].language or "", text)
+            yield (thing, obj.language or "", text)

@@ -88,7 +88,9 @@ class SearchIndex:
         columns = "n.thing, n.text, n.lang, n.kind, n.exact, n.folded"
         where, args = "", []
         if types:
-            where = f" AND n.thing IN (SELECT thing FROM types WHERE type IN ({', '.join('?' * len(types))}))"
+            # a point lookup in the (type, thing) key per candidate, never a list of every thing of the type
+            where = (f" AND EXISTS (SELECT 1 FROM types t WHERE t.type IN ({', '.join('?' * len(types))})"
+                     " AND t.thing = n.thing)")
             args = list(types)
         db = self._db
         # whole names equal to the query or starting with it
