@@ -184,7 +184,7 @@ def test_the_1_0_draft_json_body(server):
         {"conditions": [{"matchType": "name", "propertyValue": "Tyks"}], "type": ORG + "Organization", "limit": 2},
         {"conditions": [{"matchType": "name", "propertyValue": "Biobank"},
                         {"matchType": "property", "propertyId": SCHEMA + "location", "propertyValue": "Jyväskylä",
-                         "required": False}], "limit": 3},
+                         "required": False, "matchQuantifier": "any", "matchQualifier": "ExactMatch"}], "limit": 3},
     ]}
     for path in ("/reconcile/reconcile", "/reconcile"):
         response = requests.post(server + path, json=batch)
