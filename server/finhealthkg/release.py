@@ -44,7 +44,7 @@ from typing import IO, Any
 import pyoxigraph
 from pyoxigraph import RdfFormat
 
-from . import __version__
+from . import __version__, search, tables
 from .catalog import catalog_description
 from .config import Settings
 from .describe import statistics, void_description
@@ -58,11 +58,9 @@ from .namespaces import (
     VOID_GRAPH,
 )
 from .progress import Steps
-from .search.index import INDEX_FILE, INDEX_MEDIA_TYPE, write_search_index
 from .sources import Sources, digest_of, load_sources, source_files
 from .stores import StoreError
 from .stores.oxigraph import OxigraphStore
-from .tables import write_tables
 from .validate import ValidationReport, validate_sources
 
 MANIFEST = "release.json"
@@ -496,11 +494,6 @@ def _write_release(
         files = {name: _file_entry(staging / name, media_type)
                  for name, media_type in sorted(MEDIA_TYPES.items())
                  if name not in (MANIFEST, CHECKSUMS, "catalog.ttl")}
-        # Derived from the store for people who search and who read tables, not RDF
-        indexed = write_search_index(store, staging)
-        derived = {INDEX_FILE: INDEX_MEDIA_TYPE, **write_tables(store, staging, version=version)}
-        files.update({name: _file_entry(staging / name, media_type) for name, media_type in derived.items()})
-        notes.append(f"search index of {indexed['names']} names")
         catalog = catalog_description(sources.catalog, sources.data, base_iri=settings.base_iri,
                                       version=version, created=created, files=files)
         catalog_bytes = catalog.serialize(format="turtle", encoding="utf-8")
@@ -509,6 +502,11 @@ def _write_release(
         files["catalog.ttl"] = _file_entry(staging / "catalog.ttl", MEDIA_TYPES["catalog.ttl"])
         store.add_turtle(catalog_bytes, str(CATALOG_GRAPH))
         graphs["catalog"] = {"iri": str(CATALOG_GRAPH), "triples": len(catalog)}
+        # Derived from the store for people who search and who read tables, not RDF
+        indexed = search.write_search_index(store, staging)
+        derived = {search.INDEX_FILE: search.INDEX_MEDIA_TYPE, **tables.write_tables(store, staging, version=version)}
+        files.update({name: _file_entry(staging / name, media_type) for name, media_type in derived.items()})
+        notes.append(f"search index of {indexed['names']} names")
         store.flush()
         store.close()
         notes.append(", ".join(sorted(files)))
