@@ -152,11 +152,12 @@ class SearchIndex:
             "SELECT type FROM types JOIN things ON things.id = types.thing WHERE things.iri = ?", (iri,))}
 
     def classes(self, lang: str = "en") -> list[tuple[str, str, int]]:
-        """(class IRI, its name, how many things are of it) for every class used, most used first."""
+        """(class IRI, its name or "" when it has none, how many things are of it) for every class
+        used, most used first."""
         rows = self._db.execute("SELECT type, count(*) FROM types GROUP BY type ORDER BY count(*) DESC, type")
         counts = rows.fetchall()
         named = self._names_of([iri for iri, _ in counts], lang)
-        return [(iri, named.get(iri) or _local_name(iri), count) for iri, count in counts]
+        return [(iri, named.get(iri, ""), count) for iri, count in counts]
 
     def _names_of(self, iris: list[str], lang: str) -> dict[str, str]:
         if not iris:
@@ -174,7 +175,3 @@ class SearchIndex:
         if db is not None:
             db.close()
             self._local.db = None
-
-
-def _local_name(iri: str) -> str:
-    return iri.rstrip("/#").rsplit("/", 1)[-1].rsplit("#", 1)[-1]

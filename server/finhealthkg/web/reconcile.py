@@ -30,7 +30,7 @@ from .i18n import language
 from .matching import IRI, Candidate, Constraint, Query, reconcile
 from .pages import local_url
 from .publication import publication, served
-from .search import bounded, expand, search_index, type_names
+from .search import bounded, classes, expand, search_index, type_names
 from .security import CONFIG_KEY
 
 blueprint = Blueprint("reconcile", __name__)
@@ -64,8 +64,7 @@ def json_batch() -> Response:
 def manifest() -> dict:
     root = _root()
     lang = language()
-    index = search_index()
-    ours = [(iri, name) for iri, name, _ in index.classes(lang)  # the ontology's classes, organisations first
+    ours = [(iri, name) for iri, name, _ in classes(lang)  # the ontology's classes, organisations first
             if iri.startswith(str(FHKG)) or iri == str(ORG.Organization)]
     settings = publication().settings
     return {
@@ -250,8 +249,7 @@ def suggest(kind: str) -> Response:
                    "notable": [{"id": t, "name": named.get(t, t)} for t in h.types]} for h in hits]
     elif kind == "type":
         wanted = fold(prefix)
-        result = [{"id": iri, "name": name, "description": f"{count} things"}
-                  for iri, name, count in search_index().classes(lang)
+        result = [{"id": iri, "name": name, "description": f"{count} things"} for iri, name, count in classes(lang)
                   if not wanted or wanted in fold(name) or wanted in fold(iri)][start:start + SUGGESTIONS]
     elif kind == "property":
         wanted, label = fold(prefix), labeller(served(), lang)

@@ -41,6 +41,13 @@ def search_index() -> SearchIndex:
         raise ServiceUnavailable(str(error)) from None
 
 
+def classes(lang: str) -> list[tuple[str, str, int]]:
+    """(class IRI, name, number of things) of every class used, computed once per release and language."""
+    index = search_index()
+    return served().memo(f"search-classes:{lang}", lambda: [(iri, name or short(iri), count)
+                                                             for iri, name, count in index.classes(lang)])
+
+
 def type_names(index: SearchIndex, iris: list[str], lang: str) -> dict[str, str]:
     """A name for each class: its label in the reader's language, else its prefixed name."""
     named = index.names(iris, lang)
@@ -90,7 +97,7 @@ def search() -> Response:
     named = type_names(index, sorted({t for hit in hits for t in hit.types} | set(types)), lang)
     if fmt is HTML:
         body = render_template("search.html", title=f"{query} · {words(lang)['search']}", query=query, hits=hits,
-                               types=types, classes=index.classes(lang), named=named, offset=offset,
+                               types=types, classes=classes(lang), named=named, offset=offset,
                                limit=limit, next=_page(offset + limit) if more else None,
                                previous=_page(max(0, offset - limit)) if offset else None,
                                url=local_url, release=served().info, search_query=query,
