@@ -241,3 +241,29 @@ def test_the_index_is_a_release_file_checked_like_the_others(project):
     index.write_bytes(bytes(data))
     with pytest.raises(ReleaseError, match="search.sqlite: checksum mismatch"):
         check_release(damaged)
+
+
+def test_served_from_virtuoso_without_the_release_files_search_says_why(virtuoso, tmp_path):
+    """The index is a file of the release: a server on an external store whose releases directory
+    does not hold the release it serves answers 503 with the reason, and SPARQL still works."""
+    from conftest import REPO, VIRTUOSO_PASSWORD, cli, running_server
+    from finhealthkg.config import Settings
+    from finhealthkg.release import build_release
+
+    base = f"http://search-test-{tmp_path.name}.example/"
+    built = tmp_path / "built"
+    build_release(Settings(root=REPO, releases_dir=built, base_iri=base))
+    loaded = cli("load", "--root", str(REPO), "--releases", str(built), "--base-iri", base,
+                 *virtuoso.store_args(), env=VIRTUOSO_PASSWORD)
+    assert loaded.returncode == 0, loaded.stderr
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    with running_server(REPO, elsewhere, "--store", virtuoso.query_url, "--base-iri", base) as url:
+        answer = requests.get(url + "/search", params={"q": "Tyks"}, headers={"Accept": "application/json"})
+        assert answer.status_code == 503
+        assert "no release directory on disk" in answer.json()["error"]["message"]
+        reconcile = requests.post(url + "/reconcile", data={"queries": '{"q0": {"query": "Tyks"}}'},
+                                  headers={"Accept": "application/json"})
+        assert reconcile.status_code == 503
+        assert requests.get(url + "/sparql", params={"query": "ASK { ?s ?p ?o }"},
+                            headers={"Accept": "application/sparql-results+json"}).json()["boolean"] is True
