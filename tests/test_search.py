@@ -4,6 +4,7 @@ substrings, with type filters; as JSON and as a page, and a search box on every 
 
 from __future__ import annotations
 
+import json
 import shutil
 import unicodedata
 
@@ -267,3 +268,14 @@ def test_served_from_virtuoso_without_the_release_files_search_says_why(virtuoso
         assert reconcile.status_code == 503
         assert requests.get(url + "/sparql", params={"query": "ASK { ?s ?p ?o }"},
                             headers={"Accept": "application/sparql-results+json"}).json()["boolean"] is True
+
+
+@pytest.mark.parametrize("query", ["_", "a_b", "*", '"', "NEAR", "auria AND bio", "auria OR", "😀", "北京", "ß",
+                                   "a'b", "^", "(", "-Tyks", "\\", "%", "tyks\u0000", "\u202eTyks"])
+def test_odd_queries_are_just_text(server, query):
+    """FTS5 syntax, quotes, operators, emoji and control characters: searched as text, never an error."""
+    response = requests.get(server + "/search", params={"q": query}, headers={"Accept": "application/json"})
+    assert response.status_code == 200, response.text
+    assert isinstance(response.json()["results"], list)
+    batch = requests.post(server + "/reconcile", data={"queries": json.dumps({"q0": {"query": query}})})
+    assert batch.status_code == 200 and "result" in batch.json()["q0"]
