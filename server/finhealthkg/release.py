@@ -7,6 +7,8 @@ A release is a directory `<releases>/<version>/` that is never changed once writ
     dataset.ttl  dataset.nt.gz  dataset.jsonld    the knowledge graph (ontology + data)
     dataset.ttl.gz  dataset.jsonld.gz              the same, gzip-compressed for HTTP
     ontology.ttl  shapes.ttl  void.ttl  catalog.ttl  validation.ttl
+    search.sqlite   the names of every thing, for /search and /reconcile (search/index.py)
+    <table>.csv  <table>.json  <table>.csv-metadata.json    tables of the main classes (tables/)
     store/          Oxigraph database holding each part in its named graph (namespaces.GRAPH)
     changes.rdfp  changes-added.ttl  changes-removed.ttl  changes.json
                     what changed since the release before it (changes.py); not in the first
@@ -49,7 +51,7 @@ from pyoxigraph import RdfFormat
 from rdflib import Graph, URIRef
 from rdflib.namespace import DCTERMS
 
-from . import __version__
+from . import __version__, search, tables
 from .catalog import catalog_description
 from .changes import CHANGE_FILES, ChangeSetError, compare, dataset_store, summary, write_change_set
 from .config import Settings
@@ -96,7 +98,7 @@ MEDIA_TYPES = {
 }
 # Compressed twins of the larger dumps, served with Content-Encoding: gzip when asked.
 GZIP_TWINS = ("dataset.ttl", "dataset.jsonld")
-BUILD_STEPS = 11
+BUILD_STEPS = 12
 
 
 class ReleaseError(Exception):
@@ -618,6 +620,13 @@ def _write_release(
         store.flush()
         store.close()
         notes.append(f"{len(catalog)} triples")
+
+    with steps.step("Indexing names and writing tables") as notes:
+        # For people who search and who read tables, not RDF; read from the in-memory store
+        indexed = search.write_search_index(memory, staging)
+        derived = {search.INDEX_FILE: search.INDEX_MEDIA_TYPE, **tables.write_tables(memory, staging, version=version)}
+        files.update({name: _file_entry(staging / name, media_type) for name, media_type in derived.items()})
+        notes.append(f"search index of {indexed['names']} names, {len(derived) - 1} table files")
 
     with steps.step("Writing checksums and manifest"):
         encodings = {name: {"gzip": _file_entry(staging / f"{name}.gz", MEDIA_TYPES[name])}

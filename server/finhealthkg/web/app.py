@@ -17,9 +17,11 @@ from . import (
     downloads,
     fragments,
     health,
+    reconcile,
     releases,
     resources,
     response_cache,
+    search,
     security,
     sparql,
 )
@@ -40,7 +42,7 @@ def create_app(settings: Settings, store: Store | None = None) -> Flask:
     app.extensions[EXTENSION] = publication = Publication.open(settings, store)
     _ = publication.now.pool  # start the query processes now, not on the first query
     register_error_handlers(app)
-    for module in (sparql, resources, downloads, description, health, releases, fragments):
+    for module in (sparql, resources, downloads, description, health, releases, fragments, search, reconcile):
         app.register_blueprint(module.blueprint)
     response_cache.init_app(app)
     app.after_request(response_cache.keep)  # registered first: runs last, on the answer as sent

@@ -39,6 +39,20 @@ WORDS: dict[str, dict[str, str]] = {
     "skip": {"en": "Skip to content", "fi": "Siirry sisältöön", "sv": "Hoppa till innehållet"},
     "licence": {"en": "Data licence", "fi": "Datan lisenssi", "sv": "Datalicens"},
     "built": {"en": "built", "fi": "koottu", "sv": "byggd"},
+    "search": {"en": "Search", "fi": "Hae", "sv": "Sök"},
+    "search_label": {"en": "Search by name", "fi": "Hae nimellä", "sv": "Sök på namn"},
+    "search_hint": {"en": "Name, acronym or former name, in Finnish, Swedish or English",
+                    "fi": "Nimi, lyhenne tai entinen nimi suomeksi, ruotsiksi tai englanniksi",
+                    "sv": "Namn, förkortning eller tidigare namn på finska, svenska eller engelska"},
+    "search_results": {"en": "Search results", "fi": "Hakutulokset", "sv": "Sökresultat"},
+    "no_results": {"en": "Nothing found with that name.", "fi": "Tällä nimellä ei löytynyt mitään.",
+                   "sv": "Inget hittades med det namnet."},
+    "all_types": {"en": "All types", "fi": "Kaikki tyypit", "sv": "Alla typer"},
+    "matched": {"en": "matched", "fi": "osuma", "sv": "träff"},
+    "score": {"en": "score", "fi": "pisteet", "sv": "poäng"},
+    "next": {"en": "Next", "fi": "Seuraavat", "sv": "Nästa"},
+    "previous": {"en": "Previous", "fi": "Edelliset", "sv": "Föregående"},
+    "as_json": {"en": "These results as JSON", "fi": "Tulokset JSON-muodossa", "sv": "Resultaten som JSON"},
 }
 
 

@@ -74,5 +74,7 @@ def add_headers(response: Response) -> None:
     """The security headers of a document (HTML, SVG); other answers are left as they are."""
     if response.mimetype in DOCUMENT_TYPES:
         response.headers.setdefault("Content-Security-Policy", current_app.config[CONFIG_KEY])
+        framable = "frame-ancestors 'none'" not in response.headers["Content-Security-Policy"]
         for name, value in HEADERS.items():
-            response.headers.setdefault(name, value)
+            if not (framable and name == "X-Frame-Options"):  # a page made to be framed (reconcile preview)
+                response.headers.setdefault(name, value)
