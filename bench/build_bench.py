@@ -26,7 +26,7 @@ from pathlib import Path
 
 from harness import REPO
 
-CACHE = REPO / "var" / "bench"
+CACHE = Path(os.environ.get("BENCH_CACHE") or REPO / "var" / "bench")  # git-ignored
 SIZES = {"10k": 10_000, "100k": 100_000, "1M": 1_000_000, "10M": 10_000_000}
 COMPLETE = ".complete"  # written last into a generated root: a killed generation is redone
 

@@ -20,6 +20,7 @@ Environment (defaults in brackets):
   BENCH_SLOW_SECONDS    a target slower than this per request is not run at more clients [0.5]
   BENCH_MAX_MINUTES     the run's time budget; what is left when it is used up is not measured [30]
   BENCH_REUSE_BUILDS    1: take the release and build numbers of an earlier run (development) [0]
+  BENCH_CACHE           where generated graphs, releases and server logs are kept [var/bench]
 
 Everything runs on loopback; every loop is bounded in count and time.
 """
