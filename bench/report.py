@@ -58,7 +58,7 @@ def targets(run: dict) -> list[tuple[str, str, str, str]]:
                      verdict(r, 100, False, "x"), why))
     startup = run.get("startup", {})
     one_m = startup.get("1M", {}).get("median_s")
-    rows.append(("start-up at 1M <= 1 s", num(one_m, 2) + " s", verdict(one_m, 1.0, True, " s"), ""))
+    rows.append(("start-up at 1M <= 1 s", num(one_m, 2) + " s", verdict(one_m, 1.0, True, " s"), _peers_startup(run)))
     sizes = [s for s in startup if "median_s" in startup[s]]
     if len(sizes) >= 2:
         growth = startup[sizes[-1]]["median_s"] / startup[sizes[0]]["median_s"]
@@ -90,6 +90,17 @@ def _overhead(run: dict, size: str, kind: str, clients: int) -> str:
         return ""
     return (f"p50 {fhkg['p50_ms']:.2f} ms, of which the query in-process takes {limit['p50_ms']:.2f} ms: "
             f"{fhkg['p50_ms'] - limit['p50_ms']:.2f} ms is the web stack")
+
+
+def _peers_startup(run: dict) -> str:
+    """How soon the others answered in the same run: the thin app opens the same store with the same workers."""
+    said = []
+    for size, found in run.get("endpoint", {}).items():
+        started = found.get("startup", {})
+        if started:
+            said.append(f"at {size} the others answered after: " + ", ".join(
+                f"{name} {seconds:.2f} s" for name, seconds in started.items()))
+    return "; ".join(said)
 
 
 def _slowest(build: dict) -> str:
