@@ -69,7 +69,7 @@ class Run:
         self.build_timeout = os.environ.get("BENCH_BUILD_TIMEOUT")
         self.startup_runs = int(env("BENCH_STARTUP_RUNS", "3"))
         self.rdflib = env("BENCH_RDFLIB", "1") != "0"
-        self.virtuoso = env("BENCH_VIRTUOSO", "1") != "0" and shutil.which("virtuoso-t") is not None
+        self.virtuoso = env("BENCH_VIRTUOSO", "1") != "0"  # peers.virtuoso says so when it is not installed
         self.load_timeout = float(env("BENCH_LOAD_TIMEOUT", "180"))
         self.slow_s = float(env("BENCH_SLOW_SECONDS", "0.5"))
         self.deadline = self.began + 60 * float(env("BENCH_MAX_MINUTES", "30"))
@@ -88,12 +88,13 @@ class Run:
         """Minutes each phase should take, assuming the build meets its target rate."""
         builds = sum(min(self.timeout_for(n), 5 + n / BUILD_RATE) for n in self.sizes)
         startup = len(self.sizes) * self.startup_runs * 4
-        targets = 3 + self.rdflib + self.virtuoso
+        virtuoso = self.virtuoso and shutil.which("virtuoso-t") is not None
+        targets = 3 + self.rdflib + virtuoso
         endpoint = 0.0
         for n in self.endpoint_sizes:
             if n in self.sizes:
                 loads = (min(self.load_timeout, n / 20_000) if self.rdflib else 0) + \
-                        (min(self.load_timeout, n / 15_000) if self.virtuoso else 0)
+                        (min(self.load_timeout, n / 15_000) if virtuoso else 0)
                 endpoint += 5 * 3 * self.rounds * targets * (self.seconds + 0.3) + loads + 20
         total = builds + startup + endpoint + 30
         return (f"estimate: builds {builds / 60:.1f} min (at the target rate of 1M triples in 60 s), start-up "

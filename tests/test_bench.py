@@ -5,6 +5,7 @@ refuses any target off this machine."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -48,7 +49,8 @@ def test_make_bench_writes_its_section_and_keeps_the_others(tmp_path: Path):
     assert {"pyoxigraph", "thin", "finhealthkg"} <= set(lookups) and lookups["finhealthkg"]["errors"] == 0
     assert "finhealthkg/thin" in section and "thin/pyoxigraph" in section
     assert "rdflib-endpoint: skipped" in section
-    assert (tmp_path / "build-time.png").stat().st_size > 0 and (tmp_path / "startup.png").stat().st_size > 0
+    if importlib.util.find_spec("matplotlib") is not None:  # the bench extra; `make test` need not have it
+        assert (tmp_path / "build-time.png").stat().st_size > 0 and (tmp_path / "startup.png").stat().st_size > 0
 
 
 @pytest.mark.parametrize("url", ["http://192.0.2.1:8080", "http://10.0.0.1/", "http://[2001:db8::1]:80",
