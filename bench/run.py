@@ -116,7 +116,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, metavar="FILE", help="also write every number as JSON")
     args = parser.parse_args(argv)
     run = Run()
-    logs = build_bench.CACHE / "logs"
+    logs = build_bench.CACHE / "logs"  # the servers' output of this run only (access logs grow fast)
+    shutil.rmtree(logs, ignore_errors=True)
     logs.mkdir(parents=True, exist_ok=True)
     workers, threads = server_defaults()
     about = {"machine": machine(LIBRARIES), "commit": git_commit(), "load_before": load_average(),
