@@ -18,7 +18,7 @@ Environment (defaults in brackets):
   BENCH_VIRTUOSO        0: skip Virtuoso (run when virtuoso-t is installed) [1]
   BENCH_LOAD_TIMEOUT    seconds for rdflib-endpoint to parse the dump, for `finhealthkg load` [180]
   BENCH_SLOW_SECONDS    a target slower than this per request is not run at more clients [0.5]
-  BENCH_MAX_MINUTES     the run's time budget; what is left when it is used up is not measured [30]
+  BENCH_MAX_MINUTES     the run's time budget; what is left when it is used up is not measured [30; 60 with 10M]
   BENCH_REUSE_BUILDS    1: take the release and build numbers of an earlier run (development) [0]
   BENCH_CACHE           where generated graphs, releases and server logs are kept [var/bench]
 
@@ -72,7 +72,8 @@ class Run:
         self.virtuoso = env("BENCH_VIRTUOSO", "1") != "0"  # peers.virtuoso says so when it is not installed
         self.load_timeout = float(env("BENCH_LOAD_TIMEOUT", "180"))
         self.slow_s = float(env("BENCH_SLOW_SECONDS", "0.5"))
-        self.deadline = self.began + 60 * float(env("BENCH_MAX_MINUTES", "30"))
+        longest = "60" if max(self.sizes, default=0) >= 10_000_000 else "30"  # 10M may build for 15 min
+        self.deadline = self.began + 60 * float(env("BENCH_MAX_MINUTES", longest))
         self.reuse = env("BENCH_REUSE_BUILDS", "0") == "1"
 
     def say(self, text: str) -> None:
@@ -128,7 +129,9 @@ def main(argv: list[str] | None = None) -> int:
              "server": f"{workers} {'gthread' if threads > 1 else 'sync'} gunicorn worker(s), "
                        f"{threads} thread(s) each (finhealthkg's Settings)",
              "endpoint_plan": f"Each cell: {run.rounds} rounds of {run.seconds:g} s per target, the targets' order "
-                              "reversed every other round; closed-loop clients on keep-alive connections; "
+                              "reversed every other round; closed-loop clients (threads of this process, http.client), "
+                              "each on a connection of its own, kept alive where the server keeps it (gunicorn's sync "
+                              "workers close it after each answer, for finhealthkg and the thin app alike); "
                               "pyoxigraph = the query and its serialization in the benchmark's own process."}
     results: dict = {"about": about, "builds": [], "generation": {}, "startup": {}, "endpoint": {}}
     run.say(run.estimate())
