@@ -77,8 +77,8 @@ def targets(run: dict) -> list[tuple[str, str, str, str]]:
         rows.append((f"build of {size} incl. SHACL <= {limit:g} s", num(seconds, 1) + " s" if seconds else
                      build.get("error", "–"), verdict(seconds, limit, True, " s"), _slowest(build)))
         if size == "1M":
-            peak = build.get("peak_rss_bytes") if "error" not in build else None
-            rows.append(("build of 1M: peak memory <= 4 GiB", mib(peak) + " MiB",
+            peak = build.get("peak_rss_bytes") or None if "error" not in build else None
+            rows.append(("build of 1M: peak memory <= 4 GiB", mib(peak or None) + " MiB",
                          verdict(peak / 2**30 if peak else None, 4.0, True, " GiB"), ""))
     if "10k" in startup and "1M" in startup and startup["10k"].get("rss_bytes") and startup["1M"].get("rss_bytes"):
         growth = startup["1M"]["rss_bytes"] / startup["10k"]["rss_bytes"]

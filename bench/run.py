@@ -17,7 +17,7 @@ Environment (defaults in brackets):
   BENCH_RDFLIB          0: skip rdflib-endpoint [1]
   BENCH_VIRTUOSO        0: skip Virtuoso (run when virtuoso-t is installed) [1]
   BENCH_LOAD_TIMEOUT    seconds for rdflib-endpoint to parse the dump, for `finhealthkg load` [180]
-  BENCH_SLOW_SECONDS    a target slower than this per request is not run at more clients [0.5]
+  BENCH_SLOW_SECONDS    a target slower than this per request is not run at more clients [1.0]
   BENCH_MAX_MINUTES     the run's time budget; what is left when it is used up is not measured [30; 60 with 10M]
   BENCH_REUSE_BUILDS    1: take the release and build numbers of an earlier run (development) [0]
   BENCH_CACHE           where generated graphs, releases and server logs are kept [var/bench]
@@ -71,7 +71,7 @@ class Run:
         self.rdflib = env("BENCH_RDFLIB", "1") != "0"
         self.virtuoso = env("BENCH_VIRTUOSO", "1") != "0"  # peers.virtuoso says so when it is not installed
         self.load_timeout = float(env("BENCH_LOAD_TIMEOUT", "180"))
-        self.slow_s = float(env("BENCH_SLOW_SECONDS", "0.5"))
+        self.slow_s = float(env("BENCH_SLOW_SECONDS", "1.0"))
         longest = "60" if max(self.sizes, default=0) >= 10_000_000 else "30"  # 10M may build for 15 min
         self.deadline = self.began + 60 * float(env("BENCH_MAX_MINUTES", longest))
         self.reuse = env("BENCH_REUSE_BUILDS", "0") == "1"
