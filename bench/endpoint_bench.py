@@ -55,6 +55,7 @@ def summary(rounds: list[Round]) -> dict:
             "p50_ms": round(pooled.p(0.5) * 1000, 2) if latencies else None,
             "p95_ms": round(pooled.p(0.95) * 1000, 2) if latencies else None,
             "requests": len(latencies), "errors": sum(r.errors for r in rounds),
+            "cache_hits": sum(r.hits for r in rounds),
             "first_error": next((r.first_error for r in rounds if r.first_error), None)}
 
 
@@ -84,7 +85,8 @@ def start_targets(stack: ExitStack, graph_root: Path, releases: Path, release: P
 
 
 def repeated(fhkg: Target, thin_target: Target | None, document: str, plan: Plan) -> dict:
-    """The same /doc request again and again: unconditional, and with If-None-Match (304)."""
+    """The same /doc request again and again (answered from finhealthkg's cache where it keeps one):
+    unconditional, and with If-None-Match (304); the thin app has no cache."""
     assert fhkg.url is not None
     etag = requests.get(fhkg.url + document, headers={"Accept": "text/turtle"}, timeout=30).headers.get("ETag")
     if not etag:

@@ -17,7 +17,9 @@ from harness import Refused, loopback_only, percentile
 MAX_CLIENTS, MAX_SECONDS, MAX_REQUESTS = 64, 120.0, 1_000_000  # never more, never longer
 REQUEST_TIMEOUT = 30.0
 
-Send = Callable[[int], str | None]  # sends request number i; None when answered as it should be
+# Sends request number i: (what went wrong or None, whether the answer came from the server's cache)
+Send = Callable[[int], tuple[str | None, bool]]
+CACHE_HEADER = "FinHealthKG-Cache"  # "hit" on an answer finhealthkg kept from an earlier request
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,7 @@ class Round:
     errors: int
     first_error: str | None
     stuck: int  # clients still waiting on an answer when the round was given up
+    hits: int = 0  # answers from the server's cache
 
     @property
     def requests(self) -> int:
@@ -62,7 +65,7 @@ def http_sender(url: str, plan: Callable[[int], Call], timeout: float = REQUEST_
     def make() -> tuple[Send, Callable[[], None]]:
         held: list[http.client.HTTPConnection] = []
 
-        def send(i: int) -> str | None:
+        def send(i: int) -> tuple[str | None, bool]:
             call = plan(i)
             target = prefix + call.path + ("?" + urlencode(call.params, doseq=True) if call.params else "")
             if not held:
@@ -73,15 +76,16 @@ def http_sender(url: str, plan: Callable[[int], Call], timeout: float = REQUEST_
                 body = response.read()
             except (OSError, http.client.HTTPException) as failure:
                 held.pop().close()
-                return f"{type(failure).__name__}: {failure}"[:300]
+                return f"{type(failure).__name__}: {failure}"[:300], False
             if response.will_close:
                 held.pop().close()
+            hit = response.getheader(CACHE_HEADER) == "hit"
             if response.status != call.expect:
                 said = " ".join(body.decode("utf-8", "replace").split())[:200]
-                return f"GET {call.path[:80]}: {response.status} {said}"
+                return f"GET {call.path[:80]}: {response.status} {said}", hit
             if call.expect == 200 and not body:
-                return f"GET {call.path[:80]}: an empty body"
-            return None
+                return f"GET {call.path[:80]}: an empty body", hit
+            return None, hit
 
         def close() -> None:
             for connection in held:
@@ -100,6 +104,7 @@ def run_round(make: Callable[[], tuple[Send, Callable[[], None]]], clients: int,
         raise Refused(f"clients 1..{MAX_CLIENTS}, seconds 0..{MAX_SECONDS:g}, requests 1..{MAX_REQUESTS}")
     latencies: list[float] = []
     errors: list[str] = []
+    hits = [0]
     lock = threading.Lock()
     budget = [max_requests]
     deadline = time.monotonic() + seconds
@@ -114,10 +119,11 @@ def run_round(make: Callable[[], tuple[Send, Callable[[], None]]], clients: int,
                         return
                     budget[0] -= 1
                 began = time.perf_counter()
-                error = send(i)
+                error, hit = send(i)
                 took = time.perf_counter() - began
                 with lock:
                     latencies.append(took)
+                    hits[0] += hit
                     if error is not None:
                         errors.append(error)
                 i += clients
@@ -135,4 +141,4 @@ def run_round(make: Callable[[], tuple[Send, Callable[[], None]]], clients: int,
     elapsed = time.monotonic() - began
     with lock:
         return Round(clients, elapsed, list(latencies), len(errors), errors[0] if errors else None,
-                     sum(t.is_alive() for t in threads))
+                     sum(t.is_alive() for t in threads), hits[0])

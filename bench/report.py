@@ -182,7 +182,9 @@ def endpoint_tables(size: str, found: dict, plan: str) -> list[str]:
         lines.append(f"- {name}: {note}")
     if found.get("startup"):
         lines.append("- answering after (s): " + ", ".join(f"{n} {s}" for n, s in found["startup"].items()))
-    lines += ["", "Requests/s (median of the rounds), p50 / p95 ms (all rounds' requests):", "",
+    lines += ["", "Requests/s (median of the rounds), p50 / p95 ms (all rounds' requests); every request of the "
+              "run is a new one (a number in a SPARQL comment or an ignored `bench` parameter), so no answer "
+              "should come from a cache:", "",
               "| request | clients | " + " | ".join(names) + " |", "|---|---:|" + "---:|" * len(names)]
     for kind in KINDS:
         for clients, row in found.get("results", {}).get(kind, {}).items():
@@ -191,6 +193,7 @@ def endpoint_tables(size: str, found: dict, plan: str) -> list[str]:
                 cell = row.get(name, row.get("note") and {"note": row["note"]} or {})
                 cells.append(f"{cell['rps']:,.0f}/s, {num(cell['p50_ms'], 2)} / {num(cell['p95_ms'], 2)}"
                              + (f", {cell['errors']} errors" if cell.get("errors") else "")
+                             + (f", {cell['cache_hits']} from its cache" if cell.get("cache_hits") else "")
                              if "rps" in cell else cell.get("note", "–"))
             lines.append(f"| {TITLES[kind]} | {clients} | " + " | ".join(cells) + " |")
     pairs = sorted({p for by_c in found.get("ratios", {}).values() for row in by_c.values() for p in row})
@@ -210,11 +213,13 @@ def endpoint_tables(size: str, found: dict, plan: str) -> list[str]:
     conditional = found.get("conditional", {})
     if "error" not in conditional and conditional:
         lines += ["", f"Repeated identical request (`GET {conditional['document']}` as Turtle, the same URL "
-                  f"every time, {conditional['clients']} clients), apart from the numbers above:", "",
-                  "| variant | requests/s | p50 ms | p95 ms |", "|---|---:|---:|---:|"]
+                  f"every time, {conditional['clients']} clients; finhealthkg may answer it from its cache), apart "
+                  "from the numbers above:", "",
+                  "| variant | requests/s | p50 ms | p95 ms | from its cache |", "|---|---:|---:|---:|---:|"]
         for name, cell in conditional.items():
             if isinstance(cell, dict):
-                lines.append(f"| {name} | {cell['rps']:,.0f} | {num(cell['p50_ms'], 2)} | {num(cell['p95_ms'], 2)} |")
+                lines.append(f"| {name} | {cell['rps']:,.0f} | {num(cell['p50_ms'], 2)} | {num(cell['p95_ms'], 2)} | "
+                             f"{cell.get('cache_hits', 0)} of {cell['requests']} |")
     memory = found.get("memory", {})
     if memory:
         lines += ["", "Memory after the benchmark at this size: " + ", ".join(
