@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
+BENCH_STAMP := $(VENV)/.bench-stamp
 HOST   ?= 127.0.0.1
 PORT   ?= 8080
 
@@ -15,6 +16,11 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# The benchmark's extras (rdflib-endpoint, matplotlib) on top of the test install.
+$(BENCH_STAMP): $(STAMP) pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	touch $(BENCH_STAMP)
 
 validate: install
 	$(BIN)/finhealthkg validate
@@ -36,7 +42,9 @@ screenshots: install
 lint: install
 	$(BIN)/ruff check server tests bench
 
-bench: install
+# Scaled builds, start-up, endpoint against its limits and peers, downloads (bench/run.py lists
+# the BENCH_* variables; BENCH_SIZES=10k,100k,1M by default); writes its section of bench/RESULTS.md.
+bench: $(BENCH_STAMP)
 	$(BIN)/python bench/run.py
 
 # A bounded load test on loopback (32 clients for 30 s against a server it starts and stops);
