@@ -143,7 +143,7 @@ def _parser() -> argparse.ArgumentParser:
                     "the triple counts, mark it current there, drop releases older than the last --keep.")
     load.add_argument("--keep", type=int, default=None, help="releases kept in the store (default 3)")
     load.add_argument("--max-request-bytes", dest="store_max_request_bytes", type=int, default=None,
-                      help="largest update request body (default 1 MiB)")
+                      help="largest update request body (default 262144: 256 KiB)")
     load.set_defaults(handler=_load)
 
     serve = commands.add_parser(

@@ -39,7 +39,9 @@ class Settings:
     store_user: str | None = None
     store_password_env: str = "FINHEALTHKG_STORE_PASSWORD"  # the variable holding the password
     store_timeout: int = 120  # seconds for one update request to the store (loading)
-    store_max_request_bytes: int = 1024 * 1024  # largest update body sent while loading
+    # Largest update body sent while loading: Virtuoso 7's SPARQL compiler runs out of memory
+    # ("memory exhausted") on 1 MiB INSERT DATA requests of the generated graphs; 256 KiB loads.
+    store_max_request_bytes: int = 256 * 1024
     keep: int = 3  # releases kept in the external store
     shacl_engine: str = "sparql"  # validate.ENGINES: "sparql" (compiled, fast) or "pyshacl" (the reference)
 
