@@ -11,6 +11,7 @@ import pyoxigraph
 from flask import Blueprint, Response, request
 
 from ..executor import Job, QueryFailed, QueryPool
+from ..query_cost import is_point_lookup
 from ..query_policy import QueryRefused, UpdateRefused, check_query, is_update
 from ..results import capped
 from ..stores import Store
@@ -73,9 +74,9 @@ def answer(protocol: ProtocolRequest, snapshot: Snapshot) -> Response:
         offers = (*RDF_FORMATS, HTML)
     fmt = negotiate(offers, protocol.format)
     limit = publication().settings.row_limit
-    if snapshot.pool is not None:  # the embedded store: a killable query process
+    if snapshot.pool is not None and not is_point_lookup(protocol.query):  # a killable query process
         body, truncated = _in_pool(snapshot.pool, protocol, form, fmt, base_iri, limit)
-    else:  # an external store: its connection has the time limit
+    else:  # an external store (its connection has the time limit), or a point lookup (query_cost.py)
         body, truncated = _in_store(snapshot.store, protocol, fmt, base_iri, limit)
     response = Response(body, content_type=fmt.content_type)
     if truncated:  # the answer says it was cut, and where
