@@ -16,22 +16,13 @@ import os
 import pyoxigraph
 from flask import Flask, Response, request
 
+# The very query finhealthkg's /doc/ runs, so that the two differ only by the web stack around it
+from finhealthkg.web.resources import describe_query
+
 BASE = "https://w3id.org/finhealthkg/"
 DEFAULT_GRAPH = [pyoxigraph.NamedNode(BASE + "graph/ontology"), pyoxigraph.NamedNode(BASE + "graph/data")]
-LABELS = "<http://www.w3.org/2000/01/rdf-schema#label>, <http://www.w3.org/2004/02/skos/core#prefLabel>"
 JSON = "application/sparql-results+json"
 TURTLE = "text/turtle"
-
-
-def describe_query(iri: str) -> str:
-    """What finhealthkg's /doc answers with (server/finhealthkg/web/resources.py `_describe`)."""
-    return f"""
-        CONSTRUCT {{ <{iri}> ?p ?o . ?o ?lp ?label . ?s ?ip <{iri}> . ?s ?slp ?slabel . }}
-        WHERE {{
-            {{ <{iri}> ?p ?o OPTIONAL {{ ?o ?lp ?label FILTER (?lp IN ({LABELS})) }} }}
-            UNION
-            {{ ?s ?ip <{iri}> OPTIONAL {{ ?s ?slp ?slabel FILTER (?slp IN ({LABELS})) }} }}
-        }}"""
 
 
 def answer(store: pyoxigraph.Store, query: str) -> Response:

@@ -5,11 +5,13 @@ constant subject, as rdflib's own parser reads the query."""
 from __future__ import annotations
 
 import pytest
+import requests
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from rdflib import URIRef
 from rdflib.plugins.sparql import algebra, parser
 
+from conftest import REPO, running_server
 from finhealthkg.query_cost import is_point_lookup
 
 AURIA = "<https://w3id.org/finhealthkg/id/organization/auria-biobank>"
@@ -102,3 +104,21 @@ def _one_constant_subject_pattern(query: str) -> bool:
         return all(walk(value) for key, value in node.items() if key in ("p",))
 
     return walk(parsed.algebra) and len(patterns) == 1 and isinstance(patterns[0][0], URIRef)
+
+
+def test_a_point_lookup_answered_in_the_worker_keeps_the_row_limit(release):
+    lookup = f"SELECT ?p ?o WHERE {{ {AURIA} ?p ?o }}"
+    with running_server(REPO, release.path.parent, "--row-limit", "3") as url:
+        cut = requests.get(url + "/sparql", params={"query": lookup}, headers={"Accept": "application/json"})
+        assert len(cut.json()["results"]["bindings"]) == 3
+        assert cut.headers["FinHealthKG-Row-Limit"] == "3; truncated"
+        within = requests.get(url + "/sparql", params={"query": lookup + " LIMIT 2"},
+                              headers={"Accept": "text/csv"})
+        assert within.text.splitlines()[0] == "p,o" and len(within.text.splitlines()) == 3
+        assert "FinHealthKG-Row-Limit" not in within.headers
+    with running_server(REPO, release.path.parent) as url:
+        whole = requests.get(url + "/sparql", params={"query": lookup}, headers={"Accept": "application/json"})
+        store = release.open_store()
+        expected = {(row["p"].value, row["o"].value) for row in store.query(lookup)}
+        assert {(b["p"]["value"], b["o"]["value"]) for b in whole.json()["results"]["bindings"]} == expected
+        assert len(expected) > 3

@@ -116,6 +116,21 @@ def _mentioned(snapshot: Snapshot, iri: str) -> bool:
     return bool(snapshot.store.query(f"ASK {{ {{ <{iri}> ?p ?o }} UNION {{ ?s ?p <{iri}> }} }}"))
 
 
+def describe_query(iri: str) -> str:
+    """The CONSTRUCT of a description: the thing's own triples, the triples that point to it,
+    and the labels of both ends."""
+    labels = " ".join(f"<{p}>" for p in LABELS)
+    # VALUES, not FILTER (?lp IN ...): Oxigraph then looks the labels up instead of scanning
+    # every property of every neighbour (three times faster).
+    return f"""
+        CONSTRUCT {{ <{iri}> ?p ?o . ?o ?lp ?label . ?s ?ip <{iri}> . ?s ?slp ?slabel . }}
+        WHERE {{
+            {{ <{iri}> ?p ?o OPTIONAL {{ VALUES ?lp {{ {labels} }} ?o ?lp ?label }} }}
+            UNION
+            {{ ?s ?ip <{iri}> OPTIONAL {{ VALUES ?slp {{ {labels} }} ?s ?slp ?slabel }} }}
+        }}"""
+
+
 def _describe(iri: str, path: str, fmt: Format | None) -> Response:
     """The thing's own triples, the triples that point to it, and the labels of both ends."""
     snapshot = served()
@@ -126,16 +141,7 @@ def _describe(iri: str, path: str, fmt: Format | None) -> Response:
     if chosen is not None and request.if_none_match.contains(_etag(snapshot, chosen)):
         # the same document of the same release: answered without asking the store again
         return _respond(snapshot, iri, path, fmt, chosen, b"", status=304)
-    labels = " ".join(f"<{p}>" for p in LABELS)
-    # VALUES, not FILTER (?lp IN ...): Oxigraph then looks the labels up instead of scanning
-    # every property of every neighbour (three times faster).
-    answer = snapshot.store.query(f"""
-        CONSTRUCT {{ <{iri}> ?p ?o . ?o ?lp ?label . ?s ?ip <{iri}> . ?s ?slp ?slabel . }}
-        WHERE {{
-            {{ <{iri}> ?p ?o OPTIONAL {{ VALUES ?lp {{ {labels} }} ?o ?lp ?label }} }}
-            UNION
-            {{ ?s ?ip <{iri}> OPTIONAL {{ VALUES ?slp {{ {labels} }} ?s ?slp ?slabel }} }}
-        }}""")
+    answer = snapshot.store.query(describe_query(iri))
     # Sorted, so that each subject's triples are written together (and the bytes are stable).
     triples = sorted(set(answer), key=lambda t: (str(t.subject), str(t.predicate), str(t.object)))
     node = NamedNode(iri)

@@ -6,6 +6,7 @@ the same query processes and the same formats as the current one."""
 from __future__ import annotations
 
 import hashlib
+import itertools
 
 import pyoxigraph
 from flask import Blueprint, Response, request
@@ -74,10 +75,11 @@ def answer(protocol: ProtocolRequest, snapshot: Snapshot) -> Response:
         offers = (*RDF_FORMATS, HTML)
     fmt = negotiate(offers, protocol.format)
     limit = publication().settings.row_limit
-    if snapshot.pool is not None and not is_point_lookup(protocol.query):  # a killable query process
+    point_lookup = snapshot.pool is not None and is_point_lookup(protocol.query)
+    if snapshot.pool is not None and not point_lookup:  # a killable query process
         body, truncated = _in_pool(snapshot.pool, protocol, form, fmt, base_iri, limit)
     else:  # an external store (its connection has the time limit), or a point lookup (query_cost.py)
-        body, truncated = _in_store(snapshot.store, protocol, fmt, base_iri, limit)
+        body, truncated = _in_store(snapshot.store, protocol, fmt, base_iri, limit, cheap=point_lookup)
     response = Response(body, content_type=fmt.content_type)
     if truncated:  # the answer says it was cut, and where
         response.headers[ROW_LIMIT_HEADER] = f"{publication().settings.row_limit}; truncated"
@@ -103,14 +105,22 @@ def _in_pool(pool: QueryPool, protocol: ProtocolRequest, form: object, fmt: Form
 
 
 def _in_store(store: Store, protocol: ProtocolRequest, fmt: Format, base_iri: str,
-              limit: int) -> tuple[bytes | str, bool]:
+              limit: int, *, cheap: bool = False) -> tuple[bytes | str, bool]:
+    """The answer of the store itself. `cheap` (a point lookup on the embedded store): the
+    query is run again rather than its rows copied under the limit, which costs more."""
+    def run() -> object:
+        return store.query(protocol.query or "", dataset=protocol.dataset, base_iri=base_iri)
+
     try:
-        answer = store.query(protocol.query or "", dataset=protocol.dataset, base_iri=base_iri)
+        answer = run()
     except SyntaxError as error:
         raise BadRequest(f"the query does not parse: {error}") from None
     truncated = False
     if isinstance(answer, pyoxigraph.QuerySolutions):
-        answer, truncated = capped(answer, limit)
+        if cheap and sum(1 for _ in itertools.islice(answer, limit + 1)) <= limit:
+            answer = run()  # within the limit: answered as it comes
+        else:
+            answer, truncated = capped(answer if not cheap else run(), limit)
     if fmt is HTML:
         return results_page(protocol.query or "", answer, truncated=truncated, limit=limit), truncated
     return answer_bytes(answer, fmt), truncated
