@@ -32,6 +32,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import load as load_bench  # noqa: E402  (machine, load average, commit: reported alike)
+from harness import write_section  # noqa: E402
 
 SECTION = "## Search"
 LABEL = re.compile(r'^<(https://w3id\.org/finhealthkg/id/organization/[^>]+)> '
@@ -230,17 +231,6 @@ def report(result: dict) -> str:
                   "| request | requests | p50 ms | p95 ms | p99 ms | max ms |", "|---|---:|---:|---:|---:|---:|",
                   *_table(result["http"]), ""]
     return "\n".join(lines)
-
-
-def write_section(path: Path, section: str) -> None:
-    """Replace the "Search" section of `path` (up to the next heading of its level), keeping the rest."""
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmarks\n"
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.M | re.S)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: section.rstrip("\n") + "\n\n", text, count=1)
-    else:
-        text = text.rstrip("\n") + "\n\n" + section.rstrip("\n") + "\n"
-    path.write_text(text.rstrip("\n") + "\n", encoding="utf-8")
 
 
 def main() -> int:
