@@ -17,7 +17,7 @@ import pyoxigraph
 from flask import Flask, Response, request
 
 # The very query finhealthkg's /doc/ runs, so that the two differ only by the web stack around it
-from finhealthkg.web.resources import describe_query
+from finhealthkg.description_query import describe_query
 
 BASE = "https://w3id.org/finhealthkg/"
 DEFAULT_GRAPH = [pyoxigraph.NamedNode(BASE + "graph/ontology"), pyoxigraph.NamedNode(BASE + "graph/data")]

@@ -16,6 +16,7 @@ from pyoxigraph import NamedNode
 from rdflib import Graph, URIRef
 from rdflib.namespace import OWL
 
+from ..description_query import describe_query
 from ..namespaces import KINDS, ONTOLOGY_GRAPH, SHAPES_GRAPH
 from .errors import NotAcceptable, NotFound
 from .i18n import language
@@ -29,7 +30,6 @@ blueprint = Blueprint("resources", __name__)
 SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 TERM = re.compile(r"^[A-Za-z][A-Za-z0-9]*$")
 SUFFIXES = {f.suffix: f for f in DOCUMENT_FORMATS if f.suffix}
-LABELS = ("http://www.w3.org/2000/01/rdf-schema#label", "http://www.w3.org/2004/02/skos/core#prefLabel")
 
 
 @blueprint.route("/id/<kind>/<slug>")
@@ -114,21 +114,6 @@ def _split_suffix(name: str) -> tuple[str, Format | None]:
 
 def _mentioned(snapshot: Snapshot, iri: str) -> bool:
     return bool(snapshot.store.query(f"ASK {{ {{ <{iri}> ?p ?o }} UNION {{ ?s ?p <{iri}> }} }}"))
-
-
-def describe_query(iri: str) -> str:
-    """The CONSTRUCT of a description: the thing's own triples, the triples that point to it,
-    and the labels of both ends."""
-    labels = " ".join(f"<{p}>" for p in LABELS)
-    # VALUES, not FILTER (?lp IN ...): Oxigraph then looks the labels up instead of scanning
-    # every property of every neighbour (three times faster).
-    return f"""
-        CONSTRUCT {{ <{iri}> ?p ?o . ?o ?lp ?label . ?s ?ip <{iri}> . ?s ?slp ?slabel . }}
-        WHERE {{
-            {{ <{iri}> ?p ?o OPTIONAL {{ VALUES ?lp {{ {labels} }} ?o ?lp ?label }} }}
-            UNION
-            {{ ?s ?ip <{iri}> OPTIONAL {{ VALUES ?slp {{ {labels} }} ?s ?slp ?slabel }} }}
-        }}"""
 
 
 def _describe(iri: str, path: str, fmt: Format | None) -> Response:
