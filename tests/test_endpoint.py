@@ -333,3 +333,28 @@ def test_a_query_past_the_time_limit_is_given_up_with_503(release, request):
         assert "limit of 2 s" in response.text
         assert elapsed < 2 + 1.5
         assert requests.get(url + "/sparql", params={"query": "ASK {}"}).status_code == 200
+        # The store stopped too (Virtuoso's own timeout is sent with the query): it is idle again.
+        time.sleep(1.0)
+        assert _virtuoso_cpu_seconds(lambda: time.sleep(2.0)) < 0.5, "Virtuoso still computes the query"
+
+
+def _virtuoso_cpu_seconds(during) -> float:  # noqa: ANN001
+    """CPU seconds the virtuoso-t processes of this machine use while `during()` runs."""
+    import os
+    from pathlib import Path
+
+    def ticks() -> int:
+        total = 0
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    if (entry / "comm").read_text().strip() != "virtuoso-t":
+                        continue
+                    fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                except OSError:
+                    continue
+                total += int(fields[11]) + int(fields[12])
+        return total
+    before = ticks()
+    during()
+    return (ticks() - before) / os.sysconf("SC_CLK_TCK")

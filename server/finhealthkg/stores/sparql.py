@@ -38,6 +38,9 @@ _XSD_BOOLEAN = "http://www.w3.org/2001/XMLSchema#boolean"
 _GRAPH_POSITION = re.compile(r"(?i)\b(graph|from|named)\s*$")
 
 
+ANYTIME_PARTIAL = "S1TAT"  # Virtuoso's X-SQL-State for an answer cut at its time limit
+
+
 class StoreRejected(StoreError):
     """The store refused a query the publisher accepted (a dialect difference)."""
 
@@ -76,6 +79,9 @@ class Connection:
         client.setOnlyConneg(True)  # no format= parameters: Accept decides
         client.addCustomHttpHeader("Accept", accept)
         client.setTimeout(max(1, round(self.query_timeout)))
+        # Virtuoso's own limit (milliseconds), so that the store stops computing when the
+        # publisher stops waiting; a store that does not know the parameter ignores it.
+        client.addParameter("timeout", str(max(1000, round(self.query_timeout * 1000))))
         for graph in default_graphs:
             client.addDefaultGraph(graph)
         for graph in named_graphs:
@@ -85,7 +91,13 @@ class Connection:
             client.setCredentials(self.user, self.password or "")
         try:
             result = client.query()
-            return result.response.headers.get("Content-Type", ""), result.response.read()
+            headers = result.response.headers
+            # Virtuoso answers a query stopped at its limit with what it found so far (an
+            # "anytime" answer) and says so in X-SQL-State: never passed on as the answer.
+            if headers.get("X-SQL-State", "").strip() == ANYTIME_PARTIAL:
+                raise QueryTimeout(f"the query ran longer than the limit of {self.query_timeout:g} s "
+                                   "and was stopped")
+            return headers.get("Content-Type", ""), result.response.read()
         except SPARQLWrapperException as error:
             raise StoreRejected(f"the store {redact(self.query_url)} refused the query: "
                                 f"{_first_lines(str(error))}") from None
