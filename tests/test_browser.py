@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from conftest import not_here
+
 ARTIFACTS = Path(__file__).parent / "artifacts"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
@@ -27,12 +29,11 @@ def chromium_path() -> str | None:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    sync_api = pytest.importorskip("playwright.sync_api",
-                                   reason="playwright is not installed (pip install -e '.[test]')")
+    from playwright import sync_api  # a test dependency: make test installs it
     executable = chromium_path()
     if executable is None:
-        pytest.skip("the browser tests did NOT run: Debian's chromium is not installed "
-                    "(apt-get install chromium; .ci/run installs it)")
+        not_here("the browser tests did NOT run: Debian's chromium is not installed "
+                 "(apt-get install chromium; .ci/run installs it)")
     with sync_api.sync_playwright() as playwright:
         instance = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
         yield instance

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from conftest import REPO, free_port
+from conftest import REPO, free_port, not_here
 from finhealthkg.config import Settings
 from finhealthkg.release import Release
 from finhealthkg.stores import StoreError
@@ -285,9 +285,9 @@ def test_the_inline_styles_allowed_are_the_ones_the_vendored_yasgui_inserts():
 
 @pytest.fixture(scope="module")
 def chromium() -> Iterator[object]:
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+    from playwright import sync_api  # a test dependency: make test installs it
     if not Path(CHROMIUM).exists():
-        pytest.skip(f"the browser test did NOT run: {CHROMIUM} is missing (apt-get install chromium)")
+        not_here(f"the browser test did NOT run: {CHROMIUM} is missing (apt-get install chromium)")
     with sync_api.sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
