@@ -15,8 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from finhealthkg.build import build_release
 from finhealthkg.config import Settings
-from finhealthkg.release import Release, build_release
+from finhealthkg.release import Release
 
 REPO = Path(__file__).resolve().parents[1]
 # Third-party test material (W3C protocol tests, DCAT-AP shapes) is read where it lives, never

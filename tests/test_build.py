@@ -82,6 +82,20 @@ def test_manifest_and_void_agree_with_the_store(release):
     assert int(c) == manifest["statistics"]["classes"]
 
 
+def test_the_manifest_bounds_the_quads_of_any_one_subject(release):
+    """The server skips counting a point lookup's rows when this bound is within the row limit:
+    it must hold for every subject of every graph of the store, the build's own graphs included."""
+    store = release.open_store().database
+    counts = {}
+    for quad in store:
+        counts[quad.subject] = counts.get(quad.subject, 0) + 1
+    largest = max(counts.values())
+    assert release.largest_subject is not None and release.largest_subject >= largest
+    assert release.largest_subject <= 2 * largest  # an upper bound, and a close one
+    void_dataset = next(s for s in counts if str(s.value).endswith("/dataset"))
+    assert counts[void_dataset] > 1  # the VoID and catalogue graphs are counted too
+
+
 def test_void_partitions_count_what_the_data_holds(release):
     data = parse_dump(release, "dataset.ttl")
     void = Graph().parse(release.file("void.ttl"))

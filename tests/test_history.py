@@ -21,10 +21,11 @@ from rdflib import Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCTERMS, RDF, XSD
 
 from conftest import STORES, VIRTUOSO_PASSWORD, cli, copy_sources, plain_term, run_comunica, running_server
+from finhealthkg.build import build_release
 from finhealthkg.changes import ChangeSetError, compare, patch_id
 from finhealthkg.config import Settings
 from finhealthkg.namespaces import DATA_GRAPH
-from finhealthkg.release import Release, build_release, list_releases, switch_current
+from finhealthkg.release import Release, list_releases, switch_current
 
 BASE = f"http://history-test-{os.getpid()}.example/"  # a dataset of its own in the shared Virtuoso
 DCAT = Namespace("http://www.w3.org/ns/dcat#")

@@ -16,8 +16,9 @@ import pytest
 import requests
 
 from conftest import REPO, VIRTUOSO_PASSWORD, cli, running_server
+from finhealthkg.build import build_release
 from finhealthkg.config import Settings
-from finhealthkg.release import Release, build_release
+from finhealthkg.release import Release
 from finhealthkg.stores.sparql import Connection, current_release, release_graph
 
 _bases = itertools.count(1)

@@ -29,12 +29,12 @@ import pytest
 import requests
 
 from conftest import cli, copy_sources, free_port, running_server
-from finhealthkg import release as release_module
+from finhealthkg import build as build_module
+from finhealthkg.build import build_release
 from finhealthkg.config import Settings
 from finhealthkg.release import (
     Release,
     ReleaseError,
-    build_release,
     check_release,
     current_release,
     list_releases,
@@ -104,7 +104,7 @@ def quick_build(settings: Settings, validated: ValidationReport, *, force: bool 
     """A release built in-process, as `finhealthkg build` does, but with the SHACL report of
     the same sources computed before (for tests that need releases, not validation)."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(release_module, "validate_sources", lambda sources, engine="sparql": validated)
+        patch.setattr(build_module, "validate_sources", lambda sources, engine="sparql": validated)
         return build_release(settings, force=force).release
 
 
@@ -456,7 +456,7 @@ def test_a_full_disk_late_in_the_build_leaves_current(where, project, validated)
     """The steps a file size limit cannot reach (small files, the rename, the link), with
     ENOSPC injected in-process."""
     good = quick_build(project, validated)
-    writing = release_module._writing
+    writing = build_module._writing
 
     def full_disk_writing(path: Path):  # noqa: ANN202 - a context manager
         if path.name == where:
@@ -468,9 +468,9 @@ def test_a_full_disk_late_in_the_build_leaves_current(where, project, validated)
 
     with pytest.MonkeyPatch.context() as fault, pytest.raises(ReleaseError) as failed:
         if where in ("SHA256SUMS", "release.json"):
-            fault.setattr(release_module, "_writing", full_disk_writing)
+            fault.setattr(build_module, "_writing", full_disk_writing)
         else:
-            fault.setattr(release_module.os, "rename" if where == "publishing" else "symlink", full_disk)
+            fault.setattr(build_module.os, "rename" if where == "publishing" else "symlink", full_disk)
         quick_build(project, validated, force=True)
     message = str(failed.value)
     assert "No space left on device" in message and "(the disk is full)" in message, message

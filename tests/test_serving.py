@@ -9,8 +9,9 @@ import time
 import requests
 
 from conftest import REPO, cli, running_server
+from finhealthkg.build import build_release
 from finhealthkg.config import Settings
-from finhealthkg.release import build_release, switch_current
+from finhealthkg.release import switch_current
 
 
 def release_served(url: str) -> str:

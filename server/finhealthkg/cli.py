@@ -21,21 +21,12 @@ from pathlib import Path
 
 import pyoxigraph
 
-from .config import Settings
+from .config import SHACL_ENGINES, Settings
 from .namespaces import PREFIXES
 from .progress import Steps
-from .release import (
-    BUILD_STEPS,
-    InvalidSources,
-    Release,
-    ReleaseError,
-    build_release,
-    current_release,
-    list_releases,
-)
+from .release import Release, ReleaseError, current_release, list_releases
 from .sources import SourceError, load_sources
 from .stores import StoreError
-from .validate import ENGINES, validate_sources
 
 ENGINE_HELP = ("sparql (default): the shapes compiled to SPARQL on Oxigraph, seconds per million triples; "
                "pyshacl: the reference validator, minutes per hundred thousand (env FINHEALTHKG_SHACL_ENGINE)")
@@ -85,7 +76,7 @@ def _parser() -> argparse.ArgumentParser:
                     "shapes. Exit 0 when the graph conforms, 1 when it does not.")
     validate.add_argument("--format", choices=("text", "turtle"), default="text",
                           help="text: a readable report by file; turtle: the SHACL report graph")
-    validate.add_argument("--shacl-engine", choices=ENGINES, default=None,
+    validate.add_argument("--shacl-engine", choices=SHACL_ENGINES, default=None,
                           help=ENGINE_HELP)
     validate.set_defaults(handler=_validate)
 
@@ -96,7 +87,7 @@ def _parser() -> argparse.ArgumentParser:
     build.add_argument("--force", action="store_true",
                        help="build even when the current release was built from the same sources")
     build.add_argument("--quiet", action="store_true", help="print only the version built")
-    build.add_argument("--shacl-engine", choices=ENGINES, default=None, help=ENGINE_HELP)
+    build.add_argument("--shacl-engine", choices=SHACL_ENGINES, default=None, help=ENGINE_HELP)
     build.add_argument("--keep", type=int, default=None, metavar="N",
                        help="keep the stores of the last N releases only, so older ones can no longer be "
                             "queried (their files stay); default: keep all")
@@ -199,6 +190,8 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _validate(args: argparse.Namespace, settings: Settings) -> int:
+    from .validate import validate_sources  # pyshacl and the compiler: not for the other commands
+
     report = validate_sources(load_sources(settings), args.shacl_engine or settings.shacl_engine)
     if args.format == "turtle":
         sys.stdout.write(report.graph.serialize(format="turtle"))
@@ -208,6 +201,8 @@ def _validate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _build(args: argparse.Namespace, settings: Settings) -> int:
+    from .build import BUILD_STEPS, InvalidSources, build_release  # the builder: not for `serve`
+
     settings = settings.with_overrides(shacl_engine=args.shacl_engine)
     steps = Steps(BUILD_STEPS, quiet=args.quiet)
     try:

@@ -6,9 +6,13 @@ import os
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
-from .namespaces import BASE
+from .prefixes import BASE
 
 ENV_PREFIX = "FINHEALTHKG_"
+
+
+# "sparql": the shapes compiled to SPARQL on Oxigraph (fast); "pyshacl": the reference (validate.py)
+SHACL_ENGINES = ("sparql", "pyshacl")
 
 
 @dataclass(frozen=True)
@@ -43,7 +47,7 @@ class Settings:
     # ("memory exhausted") on 1 MiB INSERT DATA requests of the generated graphs; 256 KiB loads.
     store_max_request_bytes: int = 256 * 1024
     keep: int = 3  # releases kept in the external store
-    shacl_engine: str = "sparql"  # validate.ENGINES: "sparql" (compiled, fast) or "pyshacl" (the reference)
+    shacl_engine: str = "sparql"  # one of SHACL_ENGINES
 
     @property
     def releases(self) -> Path:

@@ -3,6 +3,7 @@ joined with the hand-written title, description and licence of data/catalog.ttl.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -91,6 +92,18 @@ def statistics(void: Graph, base_iri: str) -> dict[str, int]:
     dataset = dataset_iri(base_iri)
     names = ("triples", "entities", "classes", "properties", "distinctSubjects", "distinctObjects")
     return {name: int(void.value(dataset, VOID[name]) or 0) for name in names}
+
+
+def largest_subject(store: OxigraphStore, *graphs: Graph) -> int:
+    """At least as many quads as any one subject has in `store` and `graphs` together.
+
+    A point lookup (a triple pattern with a constant subject, query_cost.py) has at most this
+    many rows, so where it is within the row limit the server need not count them."""
+    most = _one_row(store, """
+        SELECT (MAX(?n) AS ?most) WHERE { SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?s }
+        """).get("most", 0)
+    # The sum of each part's largest is an upper bound: a subject may be in more than one part.
+    return most + sum(max(Counter(graph.subjects()).values(), default=0) for graph in graphs)
 
 
 def _rows(store: OxigraphStore, sparql: str) -> list[dict[str, str]]:

@@ -10,34 +10,30 @@ runs longer than a moment is reniced, so short queries of other clients keep the
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import os
 import queue
+import socket
+import subprocess
+import sys
 import threading
 import time
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
 
+from .query_process import Job
 from .stores.base import QueryTimeout, StoreError
 
 log = logging.getLogger(__name__)
 NICE_AFTER = 0.1  # seconds: a query running longer yields the CPU to short ones
 LOW_PRIORITY = 15
+# The query process imports this package from where this process did, however it was installed.
+_CHILD_ENV = {**os.environ, "PYTHONPATH": os.pathsep.join(
+    [str(Path(__file__).resolve().parents[1]), *filter(None, [os.environ.get("PYTHONPATH")])])}
 
 
 class QueryFailed(Exception):
     """The store refused the query (a syntax error it found, or an evaluation error)."""
-
-
-@dataclass(frozen=True)
-class Job:
-    query: str
-    default_graphs: tuple[str, ...]
-    named_graphs: tuple[str, ...] | None  # None: every graph of the store
-    base_iri: str | None
-    format: str  # a name of results.RESULT_FORMATS or results.RDF_FORMATS
-    row_limit: int
 
 
 @dataclass(frozen=True)
@@ -47,18 +43,27 @@ class Outcome:
 
 
 class _Worker:
-    def __init__(self, context: multiprocessing.context.BaseContext, store_path: Path) -> None:
-        self.connection, child = context.Pipe()
-        self.process = context.Process(target=_work, args=(child, str(store_path)), daemon=True,
-                                       name="finhealthkg-query")
-        self.process.start()
-        child.close()
+    """One query process (query_process.py) and its end of the pipe."""
+
+    def __init__(self, store_path: Path) -> None:
+        ours, theirs = socket.socketpair()
+        # Only the child's end is passed on (close_fds): when this process dies, the pipe closes
+        # and the query process ends by itself.
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", "import sys; from finhealthkg.query_process import main; main(sys.argv[1:])",
+             str(theirs.fileno()), str(store_path)],
+            pass_fds=(theirs.fileno(),), env=_CHILD_ENV, stdin=subprocess.DEVNULL)
+        theirs.close()
+        self.connection = Connection(ours.detach())
         self.niced = False
 
     def kill(self) -> None:
-        if self.process.is_alive():
+        if self.process.poll() is None:
             self.process.kill()
-        self.process.join(timeout=5)
+        try:
+            self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            log.warning("query process %d did not end within 5 s of SIGKILL", self.process.pid)
         self.connection.close()
 
 
@@ -68,7 +73,6 @@ class QueryPool:
     def __init__(self, store_path: Path, size: int, timeout: float) -> None:
         self.store_path = store_path
         self.timeout = timeout
-        self._context = multiprocessing.get_context("spawn")  # never fork a threaded server
         self._idle: queue.Queue[_Worker] = queue.Queue()
         self._closed = False
         self._lock = threading.Lock()
@@ -114,7 +118,7 @@ class QueryPool:
                 break
 
     def _add(self) -> None:
-        worker = _Worker(self._context, self.store_path)
+        worker = _Worker(self.store_path)
         with self._lock:
             self._workers.add(worker)
         self._idle.put(worker)
@@ -150,31 +154,3 @@ def _restore_priority(worker: _Worker) -> bool:
         return False
     worker.niced = False
     return True
-
-
-def _work(connection: Connection, store_path: str) -> None:
-    """A query process: open the store read-only, answer jobs until the pipe closes."""
-    import pyoxigraph
-
-    from .results import answer_bytes, capped
-
-    store = pyoxigraph.Store.read_only(store_path)
-    while True:
-        try:
-            job: Job = connection.recv()
-        except (EOFError, OSError):
-            return
-        try:
-            answer = store.query(
-                job.query, base_iri=job.base_iri,
-                default_graph=[pyoxigraph.NamedNode(g) for g in job.default_graphs],
-                **({"named_graphs": [pyoxigraph.NamedNode(g) for g in job.named_graphs]}
-                   if job.named_graphs is not None else {}))
-            truncated = False
-            if isinstance(answer, pyoxigraph.QuerySolutions):
-                answer, truncated = capped(answer, job.row_limit)
-            connection.send(("ok", answer_bytes(answer, job.format), truncated))
-        except SyntaxError as error:
-            connection.send(("failed", f"the query does not parse: {error}"))
-        except Exception as error:  # noqa: BLE001 - an evaluation error goes back to the client
-            connection.send(("failed", f"the query could not be evaluated: {error}"))

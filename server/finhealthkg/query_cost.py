@@ -36,12 +36,22 @@ _MAX_LENGTH = 2000  # a point lookup is short; longer texts are not looked at
 
 def is_point_lookup(text: str) -> bool:
     """True for a SELECT or ASK of one triple pattern with a constant subject (see above)."""
+    return point_lookup_form(text) is not None
+
+
+def point_lookup_form(text: str) -> str | None:
+    """The form of a point lookup (see above), "SELECT" or "ASK"; None for any other query."""
     if len(text) > _MAX_LENGTH:
-        return False
+        return None
     tokens = _tokens(decode_escapes(text))
     if tokens is None:
-        return False
+        return None
     at = _prologue(tokens)
+    form = tokens[at][1] if at < len(tokens) else None
+    return form if _is_lookup(tokens, at) else None
+
+
+def _is_lookup(tokens: list[tuple[str, str]], at: int) -> bool:
     if at < len(tokens) and tokens[at] == ("word", "SELECT"):
         at += 1
         if at < len(tokens) and tokens[at] in (("word", "DISTINCT"), ("word", "REDUCED")):

@@ -1,6 +1,7 @@
-"""Build a release from validated sources, write it, switch `current` to it.
+"""Releases as a server reads them: the layout, the manifest, which release to serve.
 
-A release is a directory `<releases>/<version>/` that is never changed once written:
+A release is a directory `<releases>/<version>/` that is never changed once written (build.py
+writes it):
 
     release.json    manifest: version, dates, commit, counts, graphs, files and checksums
     SHA256SUMS      `sha256sum -c` compatible checksums of every file (release.json too)
@@ -13,104 +14,38 @@ A release is a directory `<releases>/<version>/` that is never changed once writ
     changes.rdfp  changes-added.ttl  changes-removed.ttl  changes.json
                     what changed since the release before it (changes.py); not in the first
 
-`build --keep N` removes the store/ of releases older than the last N (their files stay, for
-downloads and history) and leaves `store.pruned` in its place to say so.
-
-Crash safety: everything is written into a hidden staging directory beside the releases,
-renamed into place when complete, and only then is the `current` symlink replaced (a
-symlink written under another name and renamed over it, which is atomic). A build that
-dies at any point leaves `current` on the previous complete release; the next build
-removes what the dead one left behind. A build that cannot write (disk full) removes its
-unfinished release and says so with a ReleaseError.
+`current` is a symlink to the release served; `switch_current` replaces it atomically.
 
 Serving: `release_to_serve` picks the release a server opens, `check_release` decides
 whether a release is fit to serve (complete, checksums, a store holding the manifest's
-triples). When `current` is not fit, the newest older release that is gets served.
+triples). When `current` is not fit, the newest older release that is gets served. This
+module imports nothing of the build (SHACL, tables, search index), so a server starts light.
 """
-
 from __future__ import annotations
 
-import errno
-import fcntl
-import gzip
 import hashlib
 import json
 import os
-import shutil
-import subprocess
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from importlib.metadata import version as package_version
+from datetime import datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
-import pyoxigraph
-from pyoxigraph import RdfFormat
-from rdflib import Graph, URIRef
-from rdflib.namespace import DCTERMS
-
-from . import __version__, search, tables
-from .catalog import catalog_description
-from .changes import CHANGE_FILES, ChangeSetError, compare, dataset_store, summary, write_change_set
 from .config import Settings
-from .describe import statistics, void_description
-from .history import add_versions
-from .namespaces import (
-    CATALOG_GRAPH,
-    DATA_GRAPH,
-    DATASET_GRAPHS,
-    GRAPH,
-    ONTOLOGY_GRAPH,
-    PREFIXES,
-    SHAPES_GRAPH,
-    VOID_GRAPH,
-)
-from .progress import Steps
-from .sources import Sources, digest_of, load_sources, source_files
 from .stores import StoreError
 from .stores.oxigraph import OxigraphStore
-from .terms import to_rdflib
-from .validate import ValidationReport, validate_sources
 
 MANIFEST = "release.json"
 CHECKSUMS = "SHA256SUMS"
 STORE_DIR = "store"
 STORE_PRUNED = "store.pruned"  # left by `build --keep` where it removed an old release's store
 CURRENT = "current"
-STAGING_PREFIX = ".staging-"
-LOCK_FILE = ".build.lock"
 VERIFIED_DIR = ".verified"  # fingerprints of releases that passed check_release
 FORMAT_VERSION = 1  # of the release layout; a reader refuses layouts it does not know
-
-MEDIA_TYPES = {
-    "dataset.ttl": "text/turtle",
-    "dataset.nt.gz": "application/gzip",  # a gzip file of N-Triples (DCAT: compressFormat)
-    "dataset.jsonld": "application/ld+json",
-    "ontology.ttl": "text/turtle",
-    "shapes.ttl": "text/turtle",
-    "void.ttl": "text/turtle",
-    "catalog.ttl": "text/turtle",
-    "validation.ttl": "text/turtle",
-    MANIFEST: "application/json",
-    CHECKSUMS: "text/plain",
-}
-# Compressed twins of the larger dumps, served with Content-Encoding: gzip when asked.
-GZIP_TWINS = ("dataset.ttl", "dataset.jsonld")
-BUILD_STEPS = 12
 
 
 class ReleaseError(Exception):
     """A release cannot be built, found or trusted; the message says what to do."""
-
-
-class InvalidSources(ReleaseError):
-    """The sources do not conform to the shapes; nothing was written."""
-
-    def __init__(self, report: ValidationReport) -> None:
-        super().__init__(report.summary())
-        self.report = report
 
 
 @dataclass(frozen=True)
@@ -131,6 +66,12 @@ class Release:
     @property
     def triples(self) -> int:
         return int(self.manifest["statistics"]["triples"])
+
+    @property
+    def largest_subject(self) -> int | None:
+        """Quads of the subject with the most (None from a release built before it was counted)."""
+        value = self.manifest.get("largest_subject")
+        return value if isinstance(value, int) else None
 
     @property
     def store_path(self) -> Path:
@@ -208,12 +149,6 @@ class Release:
             raise ReleaseError(f"release {self.version} is kept without its store (`finhealthkg build --keep` "
                                "removed it); its files are still in /downloads/")
         return OxigraphStore.open_read_only(self.store_path)
-
-
-@dataclass(frozen=True)
-class BuildResult:
-    release: Release
-    built: bool  # False when the current release was already built from these sources
 
 
 def current_release(settings: Settings) -> Release:
@@ -395,111 +330,7 @@ def release_to_serve(settings: Settings) -> ServedRelease:
                        f"run `finhealthkg build --force` to build a new one{newer}")
 
 
-def build_release(settings: Settings, *, steps: Steps | None = None, force: bool = False,
-                  keep: int | None = None) -> BuildResult:
-    """Validate, build and publish a release; InvalidSources (nothing written) if invalid.
-    `keep`: keep the stores of only the last `keep` releases (None: all)."""
-    steps = steps or Steps(BUILD_STEPS, quiet=True)
-    digest = digest_of(settings.root, source_files(settings))
-    if not force:
-        unchanged = _release_built_from(settings, digest)
-        if unchanged is not None:
-            steps.note(f"Release {unchanged.version} was built from these very sources; "
-                       "nothing to do (use --force to build anyway).")
-            return BuildResult(unchanged, built=False)
-    with steps.step("Reading sources") as notes:
-        sources = load_sources(settings)
-        notes.append(f"{len(sources.all_files())} files")
-    with steps.step("Validating with SHACL") as notes:
-        report = validate_sources(sources, settings.shacl_engine)
-        notes.append(report.summary())
-    if not report.conforms:
-        raise InvalidSources(report)
-
-    try:
-        settings.releases.mkdir(parents=True, exist_ok=True)
-        with _build_lock(settings.releases):
-            result = _publish(settings, sources, report, steps, digest)
-            if keep is not None:
-                prune_stores(settings, keep)
-            return result
-    except OSError as error:  # disk full, quota, file size limit, permissions
-        raise ReleaseError(f"cannot write a release into {settings.releases}: {error}{_hint(error)}; "
-                           f"nothing was published and {_current_now(settings.releases)}") from None
-
-
-def _publish(settings: Settings, sources: Sources, report: ValidationReport, steps: Steps,
-             digest: str) -> BuildResult:
-    """Write the release into a staging directory, rename it into place, switch `current`
-    (holding the build lock)."""
-    _remove_leftovers(settings.releases)
-    created = datetime.now(UTC).replace(microsecond=0)
-    commit, dirty = _git_state(settings.root)
-    version = _new_version(settings.releases, created, commit, dirty)
-    staging = settings.releases / f"{STAGING_PREFIX}{version}"
-    final = settings.releases / version
-    staging.mkdir()
-    try:
-        manifest = _write_release(staging, sources, report, settings, steps,
-                                  version=version, created=created, commit=commit,
-                                  dirty=dirty, digest=digest)
-        with steps.step(f"Publishing release {version}"):
-            os.rename(staging, final)
-            _fsync_directory(settings.releases)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)  # a killed build is cleaned next time
-        raise
-    with steps.step("Checking it as a server will"):
-        # The same check a server makes before serving (checksums, triple counts), made here so
-        # that the first server to open the release finds it recorded and starts at once.
-        try:
-            _release, store = check_release(final)
-            store.close()
-        except ReleaseError:
-            shutil.rmtree(final, ignore_errors=True)
-            raise
-    with steps.step("Switching current"):
-        try:
-            switch_current(settings.releases, version)
-        except OSError as error:
-            raise ReleaseError(f"release {version} was written to {final}, but `current` could not be "
-                               f"switched to it: {error}{_hint(error)}; {_current_now(settings.releases)}") from None
-    return BuildResult(Release(path=final, manifest=manifest), built=True)
-
-
-def prune_stores(settings: Settings, keep: int) -> list[str]:
-    """Remove the stores of releases older than the last `keep` (never the current one); their
-    files stay. The versions pruned now."""
-    if keep < 1:
-        raise ReleaseError("--keep must be at least 1: the current release needs its store")
-    try:
-        current = current_release(settings).version
-    except ReleaseError:
-        current = None
-    pruned = []
-    for release in list_releases(settings)[:-keep]:
-        if release.version == current or not release.has_store:
-            continue
-        (release.path / STORE_PRUNED).write_text(
-            f"finhealthkg build --keep {keep} removed this release's store on "
-            f"{datetime.now(UTC).replace(microsecond=0).isoformat()}\n", encoding="utf-8")
-        shutil.rmtree(release.store_path, ignore_errors=True)
-        pruned.append(release.version)
-    return pruned
-
-
-def _hint(error: OSError) -> str:
-    text = str(error)
-    if error.errno == errno.ENOSPC or "No space left" in text:
-        return " (the disk is full)"
-    if error.errno == errno.EDQUOT or "quota" in text.lower():
-        return " (the disk quota is used up)"
-    if error.errno == errno.EFBIG or "File too large" in text:
-        return " (a file outgrew the file size limit: `ulimit -f`, or the disk is full)"
-    return ""
-
-
-def _current_now(releases: Path) -> str:
+def current_link_now(releases: Path) -> str:
     try:
         return f"`current` still points at {os.readlink(releases / CURRENT)}"
     except OSError:
@@ -515,172 +346,7 @@ def switch_current(releases: Path, version: str) -> None:
         temporary.unlink()
     os.symlink(version, temporary)  # relative: the releases directory can move
     os.replace(temporary, releases / CURRENT)
-    _fsync_directory(releases)
-
-
-def _write_release(
-    staging: Path, sources: Sources, report: ValidationReport, settings: Settings, steps: Steps,
-    *, version: str, created: datetime, commit: str | None, dirty: bool, digest: str,
-) -> dict[str, Any]:
-    history = list_releases(settings)  # the releases before this one, oldest first
-    validation = {"conforms": report.conforms, "violations": len(report.violations), "warnings": len(report.warnings)}
-    parts = [(ONTOLOGY_GRAPH, sources.files["ontology"]), (DATA_GRAPH, sources.files["data"]),
-             (SHAPES_GRAPH, sources.files["shapes"])]
-    with steps.step("Loading the Oxigraph store") as notes:
-        store = OxigraphStore.create(
-            staging / STORE_DIR, [(path, str(graph)) for graph, paths in parts for path in paths])
-        for path in sources.files["graphs"]:
-            store.load_dataset(path)
-        graphs = {}
-        # The store on disk must hold what was validated: each graph's count is compared with
-        # the in-memory store the sources were read into (a short write shows here).
-        for name in [*sorted(sources.named_graphs), *(str(graph) for graph, _paths in parts)]:
-            count, read = store.triple_count([name]), sources.triple_count([name])
-            if count != read:
-                raise ReleaseError(f"the store on disk holds {count} triples in <{name}>, the sources {read}")
-            key = name.rsplit("/", 1)[-1] if name.startswith(str(GRAPH)) else name
-            graphs[key] = {"iri": name, "triples": count}
-        notes.append(f"{sum(g['triples'] for g in graphs.values())} triples in {len(graphs)} graphs")
-
-    with steps.step("Describing the dataset (VoID)") as notes:
-        # Statistics and dumps are read from the in-memory store the sources were parsed into:
-        # the same triples (counted above), read several times faster than from the disk.
-        memory = OxigraphStore(sources.store)
-        void = void_description(memory, base_iri=settings.base_iri, version=version,
-                                created=created, catalog=sources.catalog)
-        void_bytes = void.serialize(format="turtle", encoding="utf-8")
-        store.add_turtle(void_bytes, str(VOID_GRAPH))
-        graphs["void"] = {"iri": str(VOID_GRAPH), "triples": len(void)}
-        stats = statistics(void, settings.base_iri)
-        notes.append(f"{stats['triples']} triples, {stats['entities']} entities, "
-                     f"{stats['classes']} classes")
-
-    with steps.step("Writing dumps") as notes:
-        header = (f"# finhealthkg release {version}, {created.isoformat()}. "
-                  "Licence: CC BY 4.0 (https://creativecommons.org/licenses/by/4.0/).\n")
-
-        def dataset() -> Iterator[pyoxigraph.Triple]:
-            for graph in DATASET_GRAPHS:
-                yield from memory.triples(str(graph))
-
-        with _writing(staging / "dataset.ttl") as out:
-            out.write(header.encode())
-            pyoxigraph.serialize(dataset(), out, RdfFormat.TURTLE, prefixes=PREFIXES)
-        with _writing(staging / "dataset.nt.gz") as out, _gzip(out) as zipped:
-            pyoxigraph.serialize(dataset(), zipped, RdfFormat.N_TRIPLES)
-        with _writing(staging / "dataset.jsonld") as out:
-            pyoxigraph.serialize(dataset(), out, RdfFormat.JSON_LD)
-        for name, graph in (("ontology.ttl", ONTOLOGY_GRAPH), ("shapes.ttl", SHAPES_GRAPH)):
-            with _writing(staging / name) as out:
-                out.write(header.encode())
-                pyoxigraph.serialize(memory.triples(str(graph)), out, RdfFormat.TURTLE,
-                                     prefixes=PREFIXES)
-        for name in GZIP_TWINS:
-            with (staging / name).open("rb") as plain, _writing(staging / f"{name}.gz") as out, \
-                    _gzip(out) as zipped:
-                shutil.copyfileobj(plain, zipped)
-        with _writing(staging / "void.ttl") as out:
-            out.write(void_bytes)
-        with _writing(staging / "validation.ttl") as out:
-            out.write(report.graph.serialize(format="turtle", encoding="utf-8"))
-        files = {name: _file_entry(staging / name, media_type)
-                 for name, media_type in sorted(MEDIA_TYPES.items())
-                 if name not in (MANIFEST, CHECKSUMS, "catalog.ttl")}
-        notes.append(", ".join(sorted(files)))
-
-    with steps.step("Comparing with the release before" + (f" ({history[-1].version})" if history else "")) as notes:
-        changes = None
-        if history:
-            previous = history[-1]
-            try:
-                changeset = compare(dataset_store(previous.store_path if previous.has_store else None,
-                                                  previous.file("dataset.nt.gz")),
-                                    sources.store, previous=previous.version, version=version)
-            except ChangeSetError as error:
-                raise ReleaseError(str(error)) from None
-            write_change_set(staging, changeset, settings.base_iri, _writing)
-            files.update({name: _file_entry(staging / name, media_type) for name, media_type in CHANGE_FILES.items()})
-            changes = {"previous": previous.version, "triples": summary(changeset)["triples"]}
-            notes.append(f"{len(changeset.added)} triple(s) added, {len(changeset.removed)} removed")
-        else:
-            notes.append("none: the first release")
-
-    with steps.step("Writing the catalogue") as notes:
-        catalog = catalog_description(sources.catalog, _publishers(sources), base_iri=settings.base_iri,
-                                      version=version, created=created, files=files)
-        this = {"version": version, "created": created.isoformat(), "commit": commit, "statistics": stats,
-                "validation": validation, "changes": changes, "files": files}
-        add_versions(catalog, sources.catalog, settings.base_iri, [*(r.manifest for r in history), this])
-        catalog_bytes = catalog.serialize(format="turtle", encoding="utf-8")
-        with _writing(staging / "catalog.ttl") as out:
-            out.write(catalog_bytes)
-        files["catalog.ttl"] = _file_entry(staging / "catalog.ttl", MEDIA_TYPES["catalog.ttl"])
-        store.add_turtle(catalog_bytes, str(CATALOG_GRAPH))
-        graphs["catalog"] = {"iri": str(CATALOG_GRAPH), "triples": len(catalog)}
-        store.flush()
-        store.close()
-        notes.append(f"{len(catalog)} triples")
-
-    with steps.step("Indexing names and writing tables") as notes:
-        # For people who search and who read tables, not RDF; read from the in-memory store
-        indexed = search.write_search_index(memory, staging)
-        derived = {search.INDEX_FILE: search.INDEX_MEDIA_TYPE, **tables.write_tables(memory, staging, version=version)}
-        files.update({name: _file_entry(staging / name, media_type) for name, media_type in derived.items()})
-        notes.append(f"search index of {indexed['names']} names, {len(derived) - 1} table files")
-
-    with steps.step("Writing checksums and manifest"):
-        encodings = {name: {"gzip": _file_entry(staging / f"{name}.gz", MEDIA_TYPES[name])}
-                     for name in GZIP_TWINS}
-        manifest = {
-            "format": FORMAT_VERSION,
-            "version": version,
-            "created": created.isoformat(),
-            "commit": commit,
-            "dirty": dirty,
-            "source_digest": digest,
-            "base_iri": settings.base_iri,
-            "statistics": stats,
-            "graphs": graphs,
-            "default_graph": [str(g) for g in DATASET_GRAPHS],
-            "validation": validation,
-            "sources": [sources.relative(p) for p in sources.all_files()],
-            "software": _software_versions(),
-            "changes": changes,  # since the release before (None for the first)
-            "files": files,
-            "encodings": encodings,
-        }
-        with _writing(staging / MANIFEST) as out:
-            out.write(json.dumps(manifest, indent=2, ensure_ascii=False).encode() + b"\n")
-        sums = {**{name: entry["sha256"] for name, entry in files.items()},
-                **{f"{name}.gz": twin["gzip"]["sha256"] for name, twin in encodings.items()},
-                MANIFEST: sha256_of(staging / MANIFEST)}
-        with _writing(staging / CHECKSUMS) as out:
-            out.write("".join(f"{sums[name]}  {name}\n" for name in sorted(sums)).encode())
-        _fsync_directory(staging)
-    return manifest
-
-
-def _publishers(sources: Sources) -> Graph:
-    """The triples of the data that describe the agents the catalogue names as publishers."""
-    graph = Graph()
-    for agent in set(sources.catalog.objects(None, DCTERMS.publisher)):
-        if isinstance(agent, URIRef):
-            for quad in sources.store.quads_for_pattern(pyoxigraph.NamedNode(str(agent)), None, None,
-                                                        pyoxigraph.NamedNode(str(DATA_GRAPH))):
-                graph.add((agent, to_rdflib(quad.predicate), to_rdflib(quad.object)))
-    return graph
-
-
-def _file_entry(path: Path, media_type: str) -> dict[str, Any]:
-    return {"bytes": path.stat().st_size, "sha256": sha256_of(path), "media_type": media_type}
-
-
-@contextmanager
-def _gzip(out: IO[bytes]) -> Iterator[IO[bytes]]:
-    # mtime=0 and no file name: identical data gives identical bytes
-    # Level 6, as the gzip command: level 9 (Python's default) takes twice as long for 2 % less.
-    with gzip.GzipFile(filename="", mode="wb", fileobj=out, mtime=0, compresslevel=6) as zipped:
-        yield zipped  # type: ignore[misc]
+    fsync_directory(releases)
 
 
 def sha256_of(path: Path) -> str:
@@ -691,89 +357,9 @@ def sha256_of(path: Path) -> str:
     return sha.hexdigest()
 
 
-@contextmanager
-def _writing(path: Path) -> Iterator[IO[bytes]]:
-    """A binary file that is flushed to disk before the build goes on; an OSError names it."""
-    try:
-        with path.open("wb") as file:
-            yield file
-            file.flush()
-            os.fsync(file.fileno())
-    except OSError as error:
-        if error.filename is None and error.errno is not None:
-            raise OSError(error.errno, error.strerror, str(path)) from error
-        raise
-
-
-def _fsync_directory(path: Path) -> None:
+def fsync_directory(path: Path) -> None:
     descriptor = os.open(path, os.O_RDONLY)
     try:
         os.fsync(descriptor)
     finally:
         os.close(descriptor)
-
-
-@contextmanager
-def _build_lock(releases: Path) -> Iterator[None]:
-    with (releases / LOCK_FILE).open("w") as lock:
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise ReleaseError(
-                f"another `finhealthkg build` is writing {releases}; wait for it to finish") from None
-        yield
-
-
-def _remove_leftovers(releases: Path) -> None:
-    """Staging directories and temporary links of builds that died (we hold the lock)."""
-    for path in releases.iterdir():
-        if path.name.startswith(STAGING_PREFIX):
-            shutil.rmtree(path, ignore_errors=True)
-        elif path.name.startswith(".current-") and path.is_symlink():
-            path.unlink()
-
-
-def _release_built_from(settings: Settings, digest: str) -> Release | None:
-    try:
-        release = current_release(settings)
-    except ReleaseError:
-        return None
-    same = (release.manifest.get("source_digest") == digest
-            and release.manifest.get("base_iri") == settings.base_iri
-            and release.manifest.get("software", {}).get("finhealthkg") == __version__)
-    return release if same else None
-
-
-def _new_version(releases: Path, created: datetime, commit: str | None, dirty: bool) -> str:
-    version = created.strftime("%Y%m%dT%H%M%SZ")
-    if commit:
-        version += f"-{commit[:8]}" + ("-dirty" if dirty else "")
-    candidate, n = version, 1
-    while (releases / candidate).exists():  # two builds in one second
-        n += 1
-        candidate = f"{version}.{n}"
-    return candidate
-
-
-def _git_state(root: Path) -> tuple[str | None, bool]:
-    """The commit of the sources and whether ontology/, shapes/ or data/ differ from it."""
-    def git(*args: str) -> str | None:
-        try:
-            done = subprocess.run(["git", "-C", str(root), *args], capture_output=True,
-                                  text=True, timeout=10, check=False)
-        except (OSError, subprocess.TimeoutExpired):
-            return None
-        return done.stdout.strip() if done.returncode == 0 else None
-
-    commit = git("rev-parse", "HEAD")
-    if not commit:
-        return None, False
-    changes = git("status", "--porcelain", "--", "ontology", "shapes", "data")
-    return commit, bool(changes)
-
-
-def _software_versions() -> dict[str, str]:
-    versions = {"finhealthkg": __version__}
-    for name in ("rdflib", "pyshacl", "pyoxigraph"):
-        versions[name] = package_version(name)
-    return versions

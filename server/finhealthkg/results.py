@@ -8,7 +8,7 @@ from collections.abc import Iterable
 
 import pyoxigraph
 
-from .namespaces import PREFIXES
+from .prefixes import PREFIXES
 
 RESULT_FORMATS = {
     "json": pyoxigraph.QueryResultsFormat.JSON,

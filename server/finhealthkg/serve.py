@@ -22,7 +22,7 @@ from gunicorn.workers.gthread import ThreadWorker
 from gunicorn.workers.sync import SyncWorker
 
 from .config import Settings
-from .stores.sparql import redact
+from .stores.base import redact
 from .web import create_app
 from .web.access_log import JsonAccessLogger
 from .web.publication import Publication

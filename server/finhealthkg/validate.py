@@ -18,6 +18,7 @@ from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import RDF, SH
 from rdflib.term import Node
 
+from .config import SHACL_ENGINES
 from .namespaces import DATA_GRAPH, ONTOLOGY_GRAPH, PREFIXES
 from .shacl_report import results_graph
 from .shacl_sparql import UnsupportedShapeError, compile_shapes
@@ -92,7 +93,7 @@ class ValidationReport:
         return "\n".join(lines)
 
 
-ENGINES = ("sparql", "pyshacl")
+ENGINES = SHACL_ENGINES
 
 
 def validate_sources(sources: Sources, engine: str = "sparql") -> ValidationReport:

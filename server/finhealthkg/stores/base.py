@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
+from urllib.parse import urlsplit, urlunsplit
 
 import pyoxigraph
 
@@ -18,6 +19,19 @@ Answer = pyoxigraph.QuerySolutions | pyoxigraph.QueryBoolean | Iterable[pyoxigra
 
 class StoreError(Exception):
     """The store cannot be opened or does not answer; the message says which and why."""
+
+
+class StoreRejected(StoreError):
+    """The store refused a query the publisher accepted (a dialect difference)."""
+
+
+def redact(url: str) -> str:
+    """A URL without user and password, fit for messages and logs."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port:
+        host += f":{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))
 
 
 class QueryTimeout(StoreError):

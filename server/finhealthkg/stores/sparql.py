@@ -18,7 +18,7 @@ import urllib.error
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
-from urllib.parse import quote, unquote, urlsplit, urlunsplit
+from urllib.parse import quote, unquote
 
 import pyoxigraph
 import requests
@@ -27,7 +27,7 @@ from SPARQLWrapper.SPARQLExceptions import SPARQLWrapperException
 
 from ..namespaces import DATASET_GRAPHS, GRAPH
 from ..query_policy import decode_escapes
-from .base import Answer, QueryDataset, QueryTimeout, StoreError
+from .base import Answer, QueryDataset, QueryTimeout, StoreError, StoreRejected, redact  # noqa: F401 - re-exported
 
 POINTER_GRAPH = str(GRAPH) + "releases"  # which release is current; never rewritten
 EMPTY_GRAPH = "urn:finhealthkg:empty"  # names no graph: an empty default or named graph
@@ -39,19 +39,6 @@ _GRAPH_POSITION = re.compile(r"(?i)\b(graph|from|named)\s*$")
 
 
 ANYTIME_PARTIAL = "S1TAT"  # Virtuoso's X-SQL-State for an answer cut at its time limit
-
-
-class StoreRejected(StoreError):
-    """The store refused a query the publisher accepted (a dialect difference)."""
-
-
-def redact(url: str) -> str:
-    """A URL without user and password, fit for messages and logs."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if parts.port:
-        host += f":{parts.port}"
-    return urlunsplit((parts.scheme, host, parts.path, "", ""))
 
 
 @dataclass(frozen=True)

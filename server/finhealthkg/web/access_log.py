@@ -24,6 +24,9 @@ from urllib.parse import parse_qsl
 from flask import Flask, request
 from gunicorn.glogging import Logger
 
+from .errors import BadRequest
+from .protocol import url_parameters
+
 QUERY_HASH = "finhealthkg.query_hash"  # the WSGI environ key the app leaves the hash under
 RELEASE_HEADER = "finhealthkg-release"
 ENDPOINT = "/sparql"
@@ -44,7 +47,11 @@ def init_app(app: Flask) -> None:
 def _note_query() -> None:
     if request.path != ENDPOINT:
         return
-    text: str | bytes | None = request.args.get("query", request.args.get("update"))
+    try:
+        params = url_parameters()  # decoded as the endpoint decodes them, once
+    except BadRequest:  # not UTF-8: the endpoint answers 400
+        return
+    text: str | bytes | None = params.get("query", params.get("update"))
     if text is None and request.method == "POST":
         text = _query_in_body()
     if text is not None:

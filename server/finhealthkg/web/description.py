@@ -12,7 +12,7 @@ from .examples import EXAMPLES
 from .i18n import language
 from .negotiation import HTML, JSONLD, NTRIPLES, RDFXML, TURTLE, negotiate
 from .pages import Labeller
-from .publication import publication, served
+from .publication import cacheable, publication, served
 from .serialize import graph_bytes
 
 blueprint = Blueprint("description", __name__)
@@ -82,8 +82,5 @@ def _graph(graph: str, fmt) -> Response:  # noqa: ANN001 - Format
     body = snapshot.memo(f"{graph}:{fmt.name}", lambda: graph_bytes(snapshot.graph(graph), fmt))
     response = Response(body, content_type=fmt.content_type)
     response.vary.add("Accept")
-    response.set_etag(f"{snapshot.info.version}-{fmt.name}")
-    response.last_modified = snapshot.info.modified
-    response.cache_control.public = True
-    response.cache_control.max_age = 300
+    cacheable(response, f"{snapshot.info.version}-{fmt.name}", snapshot.info)
     return response.make_conditional(request)

@@ -11,8 +11,7 @@ from xml.sax.saxutils import escape
 from flask import Flask, Response, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from ..stores.base import QueryTimeout, StoreError
-from ..stores.sparql import StoreRejected
+from ..stores.base import QueryTimeout, StoreError, StoreRejected
 
 if TYPE_CHECKING:
     from .negotiation import Format

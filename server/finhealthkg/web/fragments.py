@@ -23,7 +23,7 @@ from pyoxigraph import DefaultGraph, Literal, NamedNode, Quad, RdfFormat
 from ..namespaces import PREFIXES
 from .errors import BadRequest
 from .negotiation import JSONLD, TURTLE, Format, negotiate
-from .publication import RELEASE_HEADER, Snapshot, publication
+from .publication import RELEASE_HEADER, Snapshot, cacheable, publication
 
 blueprint = Blueprint("fragments", __name__)
 PAGE_SIZE = 100
@@ -250,10 +250,6 @@ def _controls(root: str, page_url: str, pattern: Pattern, page: int, total: int,
 
 
 def _cached(response: Response, etag: str, snapshot: Snapshot) -> Response:
-    response.set_etag(etag)
-    response.last_modified = snapshot.info.modified
-    response.cache_control.public = True
-    response.cache_control.max_age = 300
     response.vary.add("Accept")
     response.headers[RELEASE_HEADER] = snapshot.info.version
-    return response
+    return cacheable(response, etag, snapshot.info)

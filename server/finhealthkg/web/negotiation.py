@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import pyoxigraph
 from flask import request
 from werkzeug.datastructures import MIMEAccept
+from werkzeug.http import parse_accept_header
 
 from .errors import BadRequest, NotAcceptable
 
@@ -78,7 +80,20 @@ def negotiate(offers: tuple[Format, ...], explicit: str | Sequence[str] | None =
         if len(chosen) > 1:
             raise BadRequest(f"the format parameters name different formats: {', '.join(values)}")
         return chosen.pop()
-    accept = request.accept_mimetypes
+    header = request.headers.get("Accept", "")
+    chosen = (_by_accept if len(header) <= MAX_CACHED_ACCEPT else _by_accept.__wrapped__)(offers, header)
+    if chosen is None:
+        raise NotAcceptable(offers)
+    return chosen
+
+
+MAX_CACHED_ACCEPT = 500  # characters; longer Accept headers are parsed each time, not kept
+
+
+@lru_cache(maxsize=1024)  # clients send few distinct Accept headers; parsing one costs more than the lookup
+def _by_accept(offers: tuple[Format, ...], header: str) -> Format | None:
+    """The offer the Accept header prefers; None when it accepts none of them."""
+    accept = parse_accept_header(header, MIMEAccept)
     if not accept:  # no Accept header: anything will do
         return offers[0]
     by_type: dict[str, Format] = {offer.media_type: offer for offer in offers}
@@ -87,9 +102,7 @@ def negotiate(offers: tuple[Format, ...], explicit: str | Sequence[str] | None =
             if "/" in alias:
                 by_type.setdefault(alias, offer)
     best = _best_match(accept, list(by_type))
-    if best is None:
-        raise NotAcceptable(offers)
-    return by_type[best]
+    return None if best is None else by_type[best]
 
 
 def _named(offers: tuple[Format, ...], value: str) -> Format | None:

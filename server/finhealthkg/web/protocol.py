@@ -20,6 +20,7 @@ from .errors import BadRequest, PayloadTooLarge, ReadOnly, UnsupportedMediaType
 FORM = "application/x-www-form-urlencoded"
 DIRECT = "application/sparql-query"
 UPDATE = "application/sparql-update"
+_URL_PARAMETERS = "finhealthkg.url_parameters"  # where url_parameters keeps them in the WSGI environ
 READ_ONLY = ("SPARQL Update is not accepted: this endpoint is read-only. "
              "Download the data (/downloads/) to change it in a store of your own.")
 
@@ -63,9 +64,18 @@ def read_request() -> ProtocolRequest:
                            release=releases[0] if releases else None)
 
 
+def url_parameters() -> MultiDict:
+    """The URL's parameters, decoded once per request (the access log reads them too);
+    BadRequest when they are not UTF-8."""
+    params = request.environ.get(_URL_PARAMETERS)
+    if params is None:
+        params = request.environ[_URL_PARAMETERS] = _decode_pairs(request.query_string)
+    return params
+
+
 def _parameters() -> tuple[MultiDict, str | None]:
     """(parameters, query from a direct POST body) of a GET or POST request."""
-    url_params = _decode_pairs(request.query_string)
+    url_params = url_parameters()
     if request.method in ("GET", "HEAD"):
         return url_params, None
     media_type = request.mimetype

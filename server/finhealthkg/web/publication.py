@@ -23,8 +23,9 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 import pyoxigraph
-from flask import current_app
+from flask import Response, current_app
 from rdflib import Graph
+from werkzeug.http import http_date, quote_etag
 
 from ..config import Settings
 from ..describe import ReleaseInfo, release_info
@@ -40,13 +41,13 @@ from ..release import (
     release_to_serve,
 )
 from ..stores import Store, StoreError
-from ..stores import sparql as remote
 from ..stores.oxigraph import OxigraphStore
 from .errors import NotFound, ServiceUnavailable
 
 log = logging.getLogger(__name__)
 EXTENSION = "finhealthkg"
 RELEASE_HEADER = "FinHealthKG-Release"  # on every answer: the release it comes from
+CACHE_CONTROL = "public, max-age=300"  # a release never changes: its answers may be kept
 FOLLOW_SECONDS = {"local": 1.0, "remote": 5.0}
 PAST_SNAPSHOTS = 4  # past releases kept open per server process; the least recently asked is closed
 VERSION = re.compile(r"[0-9A-Za-z][0-9A-Za-z.\-]{0,80}")  # what a release name can be (release._new_version)
@@ -160,6 +161,8 @@ class Publication:
         settings = self.settings
         local = next((r for r in list_releases(settings) if r.version == version), None)
         if settings.store_url:
+            from ..stores import sparql as remote  # requests and SPARQLWrapper: only for an external store
+
             view = remote.release_view(remote.connection_from(settings), settings.base_iri, version)
             if view is None:
                 held = "it was never loaded there or `finhealthkg load --keep` dropped it"
@@ -247,6 +250,8 @@ def _followed_release(settings: Settings) -> tuple[Release, Store]:
 
 
 def _remote_follower(settings: Settings) -> Follower:
+    from ..stores import sparql as remote  # requests and SPARQLWrapper: only for an external store
+
     connection = remote.connection_from(settings)
 
     def current() -> remote.RemoteStore:
@@ -280,3 +285,14 @@ def publication() -> Publication:
 def served() -> Snapshot:
     """The release this request is answered from."""
     return publication().now
+
+
+def cacheable(response: Response, etag: str, info: ReleaseInfo) -> Response:
+    """The validators and caching headers of an answer from one release (ETag, Last-Modified,
+    Cache-Control), set as plain strings: werkzeug's header objects cost more than a point
+    lookup does."""
+    headers = response.headers
+    headers["ETag"] = quote_etag(etag)
+    headers["Last-Modified"] = http_date(info.modified)
+    headers["Cache-Control"] = CACHE_CONTROL
+    return response

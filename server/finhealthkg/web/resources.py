@@ -22,7 +22,7 @@ from .errors import NotAcceptable, NotFound
 from .i18n import language
 from .negotiation import DOCUMENT_FORMATS, HTML, Format, negotiate
 from .pages import description_page
-from .publication import Snapshot, publication, served
+from .publication import Snapshot, cacheable, publication, served
 from .serialize import graph_bytes, to_rdflib, triples_bytes
 
 blueprint = Blueprint("resources", __name__)
@@ -168,10 +168,7 @@ def _respond(snapshot: Snapshot, iri: str, path: str, fmt: Format | None, chosen
     if fmt is None:
         response.vary.add("Accept")
         response.headers["Content-Location"] = dict((f.name, u) for f, u in _alternates(path))[chosen.name]
-    response.set_etag(_etag(snapshot, chosen))
-    response.last_modified = snapshot.info.modified
-    response.cache_control.public = True
-    response.cache_control.max_age = 300
+    cacheable(response, _etag(snapshot, chosen), snapshot.info)
     if status == 304:
         return response
     return response.make_conditional(request)

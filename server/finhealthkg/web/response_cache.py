@@ -57,7 +57,7 @@ def keep(response: Response) -> Response:
     if g.get(_HIT) or key is None:
         return response
     if (response.status_code != 200 or response.direct_passthrough or response.is_streamed
-            or not response.cache_control.public or "Set-Cookie" in response.headers):
+            or not _public(response) or "Set-Cookie" in response.headers):
         return response
     body = response.get_data()
     if len(body) <= MAX_BODY:
@@ -65,8 +65,14 @@ def keep(response: Response) -> Response:
     return response
 
 
+def _public(response: Response) -> bool:
+    return "public" in (part.strip().lower() for part in response.headers.get("Cache-Control", "").split(","))
+
+
 def _key() -> str:
-    headers = request.headers
-    parts = [served().info.version, request.full_path, headers.get("Accept", ""), headers.get("Accept-Language", ""),
-             headers.get("Accept-Encoding", ""), request.cookies.get(COOKIE, "")]
+    headers, environ = request.headers, request.environ
+    # The URL as it came (werkzeug's request.full_path costs more, decoding and encoding it again)
+    parts = [served().info.version, environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", ""),
+             environ.get("QUERY_STRING", ""), headers.get("Accept", ""), headers.get("Accept-Language", ""),
+             headers.get("Accept-Encoding", ""), request.cookies.get(COOKIE, "") if "Cookie" in headers else ""]
     return hashlib.sha256("\n".join(parts).encode("utf-8", "surrogateescape")).hexdigest()

@@ -12,7 +12,7 @@ import pyoxigraph
 from flask import Blueprint, Response, request
 
 from ..executor import Job, QueryFailed, QueryPool
-from ..query_cost import is_point_lookup
+from ..query_cost import point_lookup_form
 from ..query_policy import QueryRefused, UpdateRefused, check_query, is_update
 from ..results import capped
 from ..stores import Store
@@ -21,12 +21,16 @@ from .errors import BadRequest, ReadOnly
 from .negotiation import BOOLEAN_FORMATS, HTML, RDF_FORMATS, SOLUTION_FORMATS, Format, negotiate
 from .pages import results_page
 from .protocol import READ_ONLY, ProtocolRequest, read_request
-from .publication import RELEASE_HEADER, Snapshot, publication
+from .publication import RELEASE_HEADER, Snapshot, cacheable, publication
 from .serialize import answer_bytes
 from .service_description import service_description
 
 blueprint = Blueprint("sparql", __name__)
 ROW_LIMIT_HEADER = "FinHealthKG-Row-Limit"
+# The formats of each query form. HTML comes last: only a client that prefers it (a browser)
+# gets a page, never a default.
+OFFERS = {pyoxigraph.QuerySolutions: (*SOLUTION_FORMATS, HTML), pyoxigraph.QueryBoolean: (*BOOLEAN_FORMATS, HTML),
+          pyoxigraph.QueryTriples: (*RDF_FORMATS, HTML)}
 
 
 @blueprint.route("/sparql", methods=["GET", "POST"])
@@ -58,39 +62,40 @@ def answer(protocol: ProtocolRequest, snapshot: Snapshot) -> Response:
         raise ReadOnly(READ_ONLY) from None
     except QueryRefused as refused:
         raise BadRequest(str(refused)) from None
-    try:
-        # Oxigraph parses it on an empty store first: the query form decides the formats offered,
-        # and a syntax error is answered before any store is asked.
-        form = pyoxigraph.Store().query(protocol.query, base_iri=base_iri)
-    except SyntaxError as error:
-        if is_update(protocol.query):
-            raise ReadOnly(READ_ONLY) from None
-        raise BadRequest(f"the query does not parse: {error}") from None
-    # HTML comes last: only a client that prefers it (a browser) gets a page, never a default
-    if isinstance(form, pyoxigraph.QuerySolutions):
-        offers = (*SOLUTION_FORMATS, HTML)
-    elif isinstance(form, pyoxigraph.QueryBoolean):
-        offers = (*BOOLEAN_FORMATS, HTML)
+    lookup = point_lookup_form(protocol.query) if snapshot.pool is not None else None
+    if lookup is not None:  # its form is known from its tokens; the store finds any syntax error
+        form = pyoxigraph.QueryBoolean if lookup == "ASK" else pyoxigraph.QuerySolutions
     else:
-        offers = (*RDF_FORMATS, HTML)
-    fmt = negotiate(offers, protocol.format)
+        form = _form(protocol.query, base_iri)
+    fmt = negotiate(OFFERS[form], protocol.format)
     limit = publication().settings.row_limit
-    point_lookup = snapshot.pool is not None and is_point_lookup(protocol.query)
-    if snapshot.pool is not None and not point_lookup:  # a killable query process
+    if snapshot.pool is not None and lookup is None:  # a killable query process
         body, truncated = _in_pool(snapshot.pool, protocol, form, fmt, base_iri, limit)
     else:  # an external store (its connection has the time limit), or a point lookup (query_cost.py)
-        body, truncated = _in_store(snapshot.store, protocol, fmt, base_iri, limit, cheap=point_lookup)
+        largest = snapshot.release.largest_subject if lookup is not None and snapshot.release else None
+        body, truncated = _in_store(snapshot.store, protocol, fmt, base_iri, limit, lookup=lookup is not None,
+                                    within_limit=largest is not None and largest <= limit)
     response = Response(body, content_type=fmt.content_type)
     if truncated:  # the answer says it was cut, and where
         response.headers[ROW_LIMIT_HEADER] = f"{publication().settings.row_limit}; truncated"
-    response.vary.add("Accept")
     return _cached(response, etag, snapshot.info)
 
 
-def _in_pool(pool: QueryPool, protocol: ProtocolRequest, form: object, fmt: Format, base_iri: str,
+def _form(query: str, base_iri: str) -> type:
+    """The query's form, from its answer on an empty store: it decides the formats offered, and
+    a syntax error is answered before any store is asked."""
+    try:
+        return type(pyoxigraph.Store().query(query, base_iri=base_iri))
+    except SyntaxError as error:
+        if is_update(query):
+            raise ReadOnly(READ_ONLY) from None
+        raise BadRequest(f"the query does not parse: {error}") from None
+
+
+def _in_pool(pool: QueryPool, protocol: ProtocolRequest, form: type, fmt: Format, base_iri: str,
              limit: int) -> tuple[bytes | str, bool]:
     default, named = dataset_graphs(protocol.dataset)
-    wire = fmt.name if fmt is not HTML else ("json" if not isinstance(form, pyoxigraph.QueryTriples) else "ntriples")
+    wire = fmt.name if fmt is not HTML else ("json" if form is not pyoxigraph.QueryTriples else "ntriples")
     try:
         outcome = pool.run(Job(protocol.query or "", default, named, base_iri, wire, limit))
     except QueryFailed as failed:
@@ -105,9 +110,10 @@ def _in_pool(pool: QueryPool, protocol: ProtocolRequest, form: object, fmt: Form
 
 
 def _in_store(store: Store, protocol: ProtocolRequest, fmt: Format, base_iri: str,
-              limit: int, *, cheap: bool = False) -> tuple[bytes | str, bool]:
-    """The answer of the store itself. `cheap` (a point lookup on the embedded store): the
-    query is run again rather than its rows copied under the limit, which costs more."""
+              limit: int, *, lookup: bool = False, within_limit: bool = False) -> tuple[bytes | str, bool]:
+    """The answer of the store itself. `lookup` (a point lookup on the embedded store): the
+    query is run again rather than its rows copied under the limit, which costs more; not even
+    that when it is `within_limit` (no subject of the release has more quads than the limit)."""
     def run() -> object:
         return store.query(protocol.query or "", dataset=protocol.dataset, base_iri=base_iri)
 
@@ -116,11 +122,11 @@ def _in_store(store: Store, protocol: ProtocolRequest, fmt: Format, base_iri: st
     except SyntaxError as error:
         raise BadRequest(f"the query does not parse: {error}") from None
     truncated = False
-    if isinstance(answer, pyoxigraph.QuerySolutions):
-        if cheap and sum(1 for _ in itertools.islice(answer, limit + 1)) <= limit:
+    if isinstance(answer, pyoxigraph.QuerySolutions) and not within_limit:
+        if lookup and sum(1 for _ in itertools.islice(answer, limit + 1)) <= limit:
             answer = run()  # within the limit: answered as it comes
         else:
-            answer, truncated = capped(answer if not cheap else run(), limit)
+            answer, truncated = capped(answer if not lookup else run(), limit)
     if fmt is HTML:
         return results_page(protocol.query or "", answer, truncated=truncated, limit=limit), truncated
     return answer_bytes(answer, fmt), truncated
@@ -135,10 +141,6 @@ def _etag(version: str, protocol: ProtocolRequest) -> str:
 
 
 def _cached(response: Response, etag: str, info) -> Response:  # noqa: ANN001 - ReleaseInfo
-    response.set_etag(etag)
     response.headers[RELEASE_HEADER] = info.version  # the release answering, current or past
-    response.last_modified = info.modified
-    response.cache_control.public = True
-    response.cache_control.max_age = 300
-    response.vary.add("Accept")
-    return response
+    response.headers["Vary"] = "Accept"
+    return cacheable(response, etag, info)

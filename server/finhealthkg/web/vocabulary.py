@@ -22,7 +22,7 @@ from ..namespaces import ONTOLOGY_GRAPH, PREFIXES, SHAPES_GRAPH
 from . import i18n
 from .negotiation import HTML, Format
 from .pages import local_url, short
-from .publication import Snapshot, publication
+from .publication import Snapshot, cacheable, publication
 
 VANN = "http://purl.org/vocab/vann/"
 TERM_KINDS = (OWL.Class, OWL.ObjectProperty, OWL.DatatypeProperty)
@@ -545,8 +545,5 @@ def html_response(snapshot: Snapshot, body: str, about: str, alternates: list[tu
     for header in ("Accept", "Accept-Language", "Cookie"):
         response.vary.add(header)
     response.content_language.add(lang)
-    response.set_etag(f"{snapshot.info.version}-html-{lang}")
-    response.last_modified = snapshot.info.modified
-    response.cache_control.public = True
-    response.cache_control.max_age = 300
+    cacheable(response, f"{snapshot.info.version}-html-{lang}", snapshot.info)
     return i18n.remember(response.make_conditional(request))
