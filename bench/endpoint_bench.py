@@ -28,7 +28,7 @@ from peers import NotMeasured, Target, finhealthkg, in_process, rdflib_endpoint,
 from queries import KINDS, workload
 
 CLIENTS = (1, 4, 16)
-ORDER = ("lookup", "dereference", "count", "optional", "join")  # cheapest first
+ORDER = ("lookup", "dereference", "count", "optional", "join", "join-all")  # cheapest first
 PAIRS = (("finhealthkg", "thin"), ("finhealthkg", "rdflib-endpoint"), ("thin", "pyoxigraph"),
          ("finhealthkg", "virtuoso"))
 ALWAYS = ("pyoxigraph", "thin", "finhealthkg")  # run at every client count, slow or not: the targets' ratios

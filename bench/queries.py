@@ -15,11 +15,12 @@ import pyoxigraph
 from thin_app import BASE, DEFAULT_GRAPH, describe_query
 
 POOL = 64  # things (and variants) per kind
-KINDS = ("lookup", "dereference", "join", "count", "optional")
+KINDS = ("lookup", "dereference", "join", "join-all", "count", "optional")
 TITLES = {
     "lookup": "point lookup (SELECT ?p ?o of one IRI)",
     "dereference": "dereference (/doc/... as Turtle)",
     "join": "two-hop join with a language filter",
+    "join-all": "the same join over every biobank (no anchor)",
     "count": "COUNT / GROUP BY",
     "optional": "OPTIONAL / ORDER BY / LIMIT",
 }
@@ -70,6 +71,16 @@ def join_query(city: str) -> str:
 }}"""
 
 
+def join_all_query() -> str:
+    """The join above without its anchor: every biobank, its owner and both Finnish names (the
+    whole answer, thousands of rows at 100k): no bound term for a store to start from."""
+    return PREFIXES + """SELECT ?biobank ?name ?owner ?ownerName WHERE {
+  ?biobank a fhkg:Biobank ; skos:prefLabel ?name ; fhkg:ownedBy ?owner .
+  ?owner skos:prefLabel ?ownerName .
+  FILTER (lang(?name) = "fi" && lang(?ownerName) = "fi")
+}"""
+
+
 def count_query(limit: int) -> str:
     return PREFIXES + f"""SELECT ?city (COUNT(?biobank) AS ?biobanks) WHERE {{
   ?biobank a fhkg:Biobank ; schema:location ?city .
@@ -97,6 +108,7 @@ def workload(store: pyoxigraph.Store) -> Workload:
             "lookup": [lookup_query(iri) for iri in biobanks],
             "dereference": [describe_query(iri) for iri in biobanks],
             "join": [join_query(city) for city in cities],
+            "join-all": [join_all_query()],  # each request made new by the number in its comment
             "count": [count_query(n) for n in limits],
             "optional": [optional_query(n) for n in limits],
         },

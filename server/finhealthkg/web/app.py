@@ -83,8 +83,9 @@ def _common_headers(response: Response) -> Response:
         response.vary.add("Accept-Language")
         response.vary.add("Cookie")
         remember(response)
-    try:
-        headers.setdefault(RELEASE_HEADER, served().info.version)  # a past release's answer names its own
-    except RuntimeError:  # outside an app context (should not happen)
-        pass
+    if RELEASE_HEADER not in headers:  # a past release's answer names its own
+        try:
+            headers[RELEASE_HEADER] = served().info.version
+        except RuntimeError:  # outside an app context (should not happen)
+            pass
     return response

@@ -20,7 +20,8 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cached_property
+from datetime import datetime
+from functools import cached_property, lru_cache
 
 import pyoxigraph
 from flask import Response, current_app
@@ -293,6 +294,11 @@ def cacheable(response: Response, etag: str, info: ReleaseInfo) -> Response:
     lookup does."""
     headers = response.headers
     headers["ETag"] = quote_etag(etag)
-    headers["Last-Modified"] = http_date(info.modified)
+    headers["Last-Modified"] = _http_date(info.modified)
     headers["Cache-Control"] = CACHE_CONTROL
     return response
+
+
+@lru_cache(maxsize=16)  # the few releases served: formatted once each
+def _http_date(modified: datetime) -> str:
+    return http_date(modified)

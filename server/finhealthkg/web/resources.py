@@ -12,7 +12,7 @@ import hashlib
 import re
 
 from flask import Blueprint, Response, redirect, request
-from pyoxigraph import NamedNode
+from pyoxigraph import NamedNode, Triple
 from rdflib import Graph, URIRef
 from rdflib.namespace import OWL
 
@@ -126,9 +126,9 @@ def _describe(iri: str, path: str, fmt: Format | None) -> Response:
     if chosen is not None and request.if_none_match.contains(_etag(snapshot, chosen)):
         # the same document of the same release: answered without asking the store again
         return _respond(snapshot, iri, path, fmt, chosen, b"", status=304)
-    answer = snapshot.store.query(describe_query(iri))
-    # Sorted, so that each subject's triples are written together (and the bytes are stable).
-    triples = sorted(set(answer), key=lambda t: (str(t.subject), str(t.predicate), str(t.object)))
+    # Sorted, so that each subject's triples are written together and the bytes are the same
+    # from every server process (the ETag says so); equal triples end up side by side.
+    triples = _distinct(sorted(snapshot.store.query(describe_query(iri)), key=_document_order))
     node = NamedNode(iri)
     if not any(t.subject == node or t.object == node for t in triples):
         raise NotFound(f"<{iri}> is not described in this dataset")
@@ -138,6 +138,18 @@ def _describe(iri: str, path: str, fmt: Format | None) -> Response:
     else:
         body = triples_bytes(triples, chosen)
     return _respond(snapshot, iri, path, fmt, chosen, body)
+
+
+def _document_order(triple: Triple) -> tuple[str, str, str]:
+    # A total order (subjects are IRIs or blank nodes, never both with one text): the terms'
+    # texts, cheaper than their N-Triples forms; only the objects need theirs (a literal's
+    # language and datatype tell apart two of the same text).
+    return triple.subject.value, triple.predicate.value, str(triple.object)
+
+
+def _distinct(triples: list[Triple]) -> list[Triple]:
+    """Sorted triples without repeats (a store may answer a CONSTRUCT with some)."""
+    return [t for i, t in enumerate(triples) if i == 0 or t != triples[i - 1]]
 
 
 def _whole_graph(snapshot: Snapshot, graph_iri: str, path: str, subject: str) -> Response:

@@ -6,8 +6,9 @@ holds the release version, the URL and every request header the answer may vary 
 Accept-Language, Accept-Encoding, the language cookie), and a new release simply makes new
 keys while the old ones age out. Only complete, public, 200 answers of GET of at most
 MAX_BODY bytes are kept (not downloads, which stream from disk; not /healthz, which is never
-cached), nor answers that set a cookie; each server process keeps at most MAX_ENTRIES
-(cachelib's SimpleCache). An answer from the cache says so: `FinHealthKG-Cache: hit`.
+cached; not point lookups, made as fast as they are looked up), nor answers that set a
+cookie; each server process keeps at most MAX_ENTRIES (cachelib's SimpleCache). An answer
+from the cache says so: `FinHealthKG-Cache: hit`.
 
 `keep` must be the first after_request hook registered (Flask runs them last registered first,
 so it sees the answer as it is finally sent) and `lookup` the last before_request hook (the
@@ -30,6 +31,7 @@ MAX_BODY = 256 * 1024
 EXTENSION = "finhealthkg.response_cache"
 _HIT = "finhealthkg_cache_hit"
 _KEY = "finhealthkg_cache_key"
+_SKIP = "finhealthkg_cache_skip"
 
 
 def init_app(app: Flask) -> None:
@@ -51,10 +53,16 @@ def lookup() -> Response | None:
     return response.make_conditional(request)
 
 
+def not_worth_keeping() -> None:
+    """This answer costs no more to make than to look up (a point lookup): keeping it would only
+    push answers that cost more out of the cache."""
+    g.setdefault(_SKIP, True)
+
+
 def keep(response: Response) -> Response:
     """An after_request hook: keep a cacheable answer as it is finally sent."""
     key = g.get(_KEY)
-    if g.get(_HIT) or key is None:
+    if g.get(_HIT) or g.get(_SKIP) or key is None:
         return response
     if (response.status_code != 200 or response.direct_passthrough or response.is_streamed
             or not _public(response) or "Set-Cookie" in response.headers):

@@ -17,6 +17,7 @@ from ..query_policy import QueryRefused, UpdateRefused, check_query, is_update
 from ..results import capped
 from ..stores import Store
 from ..stores.oxigraph import dataset_graphs
+from . import response_cache
 from .errors import BadRequest, ReadOnly
 from .negotiation import BOOLEAN_FORMATS, HTML, RDF_FORMATS, SOLUTION_FORMATS, Format, negotiate
 from .pages import results_page
@@ -72,7 +73,10 @@ def answer(protocol: ProtocolRequest, snapshot: Snapshot) -> Response:
     if snapshot.pool is not None and lookup is None:  # a killable query process
         body, truncated = _in_pool(snapshot.pool, protocol, form, fmt, base_iri, limit)
     else:  # an external store (its connection has the time limit), or a point lookup (query_cost.py)
-        largest = snapshot.release.largest_subject if lookup is not None and snapshot.release else None
+        largest = None
+        if lookup is not None:
+            response_cache.not_worth_keeping()
+            largest = snapshot.release.largest_subject if snapshot.release else None
         body, truncated = _in_store(snapshot.store, protocol, fmt, base_iri, limit, lookup=lookup is not None,
                                     within_limit=largest is not None and largest <= limit)
     response = Response(body, content_type=fmt.content_type)
