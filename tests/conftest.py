@@ -34,6 +34,15 @@ def not_here(reason: str) -> None:
     pytest.skip(reason)
 
 
+def alive(pid: int) -> bool:
+    """Whether process `pid` still runs (a zombie, ended but not yet reaped, does not)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
 def copy_sources(destination: Path) -> Path:
     """A private copy of ontology/, shapes/ and data/ that a test may break."""
     destination.mkdir(parents=True, exist_ok=True)

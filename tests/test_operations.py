@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from conftest import REPO, free_port, not_here
+from conftest import REPO, alive, free_port, not_here
 from finhealthkg.config import Settings
 from finhealthkg.release import Release
 from finhealthkg.stores import StoreError
@@ -96,14 +96,6 @@ def descendants(pid: int) -> set[int]:
                 found.add(child)
                 todo.append(child)
     return found
-
-
-def alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
 
 
 # --- the access log ----------------------------------------------------------------------------

@@ -9,11 +9,11 @@ import subprocess
 import sys
 import textwrap
 import time
-from pathlib import Path
 
 import pytest
 from rdflib.namespace import DCTERMS, FOAF, OWL, PROV, RDF, RDFS, SH, SKOS, TIME, XSD
 
+from conftest import alive
 from finhealthkg.executor import Job, QueryFailed, QueryPool
 from finhealthkg.namespaces import DATASET_GRAPHS
 from finhealthkg.prefixes import PREFIXES
@@ -56,14 +56,6 @@ def test_the_plain_prefix_table_agrees_with_rdflib():
         assert PREFIXES[name] == str(namespace)
 
 
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
-
-
 def test_query_processes_end_when_their_server_process_is_killed(release, tmp_path):
     """A worker killed with SIGKILL (gunicorn's timeout, the OOM killer) leaves no query process behind."""
     script = textwrap.dedent(f"""
@@ -76,13 +68,13 @@ def test_query_processes_end_when_their_server_process_is_killed(release, tmp_pa
     owner = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
     try:
         children = [int(pid) for pid in owner.stdout.readline().split()]
-        assert len(children) == 2 and all(_alive(pid) for pid in children)
+        assert len(children) == 2 and all(alive(pid) for pid in children)
         os.kill(owner.pid, signal.SIGKILL)
         owner.wait(timeout=10)
         deadline = time.monotonic() + 10
-        while any(_alive(pid) for pid in children) and time.monotonic() < deadline:
+        while any(alive(pid) for pid in children) and time.monotonic() < deadline:
             time.sleep(0.05)
-        assert not any(_alive(pid) for pid in children), "a query process outlived its server process"
+        assert not any(alive(pid) for pid in children), "a query process outlived its server process"
     finally:
         owner.kill()
         owner.wait()

@@ -34,11 +34,6 @@ _TOKEN = re.compile(r"""
 _MAX_LENGTH = 2000  # a point lookup is short; longer texts are not looked at
 
 
-def is_point_lookup(text: str) -> bool:
-    """True for a SELECT or ASK of one triple pattern with a constant subject (see above)."""
-    return point_lookup_form(text) is not None
-
-
 def point_lookup_form(text: str) -> str | None:
     """The form of a point lookup (see above), "SELECT" or "ASK"; None for any other query."""
     if len(text) > _MAX_LENGTH:

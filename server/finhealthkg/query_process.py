@@ -52,4 +52,3 @@ def serve_jobs(connection: Connection, store_path: str) -> None:
             connection.send(("failed", f"the query does not parse: {error}"))
         except Exception as error:  # noqa: BLE001 - an evaluation error goes back to the client
             connection.send(("failed", f"the query could not be evaluated: {error}"))
-
