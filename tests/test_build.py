@@ -195,6 +195,25 @@ def test_killed_build_leaves_current_and_next_build_cleans_up(project):
     assert current_release(project).version == again.stdout.strip() != good
 
 
+def test_a_second_build_at_once_is_refused_and_the_first_completes(project):
+    """The build lock is taken before validation (the store loads while SHACL validates): a second
+    build says another one is running, writes nothing, and the first publishes its release."""
+    script = Path(sys.executable).parent / "finhealthkg"
+    first = subprocess.Popen([str(script), "build", "--quiet", "--root", str(project.root),
+                              "--releases", str(project.releases)],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and first.poll() is None and not (
+            project.releases.exists() and any(p.name.startswith(".staging-") for p in project.releases.iterdir())):
+        time.sleep(0.005)
+    assert first.poll() is None, "the first build finished before the second could start"
+    second = cli("build", "--force", "--root", str(project.root), "--releases", str(project.releases))
+    out, err = first.communicate(timeout=120)
+    assert second.returncode == 2 and "another `finhealthkg build` is writing" in second.stderr, second.stderr  # EXIT_ERROR
+    assert first.returncode == 0, err
+    assert [r.version for r in list_releases(project)] == [out.strip()] == [current_release(project).version]
+
+
 def test_releases_command_lists_and_marks_current(project):
     first = cli("build", "--quiet", "--root", str(project.root), "--releases", str(project.releases))
     done = cli("releases", "--root", str(project.root), "--releases", str(project.releases))

@@ -109,6 +109,22 @@ def test_ranking_tiers_of_one_name():
     assert score("tyks", "tyks", "tyks", "tyks", 2) < score("tyks", "tyks", "tyks", "tyks", 0) == 100  # alt < pref
 
 
+@pytest.mark.parametrize("text", ["Auria Biobank", "TYKS  (Turku)", "Itä-Suomen Biopankki", "Åbo Akademi",
+                                  "Straße", "\u212a-lab", "ﬁnnish", "İzmir", "Ǆ", "x\u0301", "—", ""])
+def test_names_normalise_the_same_with_or_without_the_ascii_shortcut(text):
+    """text.py skips Unicode normalisation for ASCII text (case folding may turn ß or the Kelvin
+    sign into ASCII); its forms must be those of normalising every text."""
+    import re
+
+    from finhealthkg.search.text import exact_form
+    from finhealthkg.search.text import fold as index_fold
+
+    words = re.compile(r"\w+")
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    assert index_fold(text) == " ".join(words.findall("".join(c for c in decomposed if not unicodedata.combining(c))))
+    assert exact_form(text) == " ".join(words.findall(unicodedata.normalize("NFC", text.casefold())))
+
+
 @pytest.mark.parametrize("query", ["centre", "biobank", "cancer", "pankki", "keskus", "turku"])
 def test_prefixes_and_whole_words_rank_above_substrings(server, query):
     results = search(server, q=query, limit="50")["results"]

@@ -4,6 +4,10 @@ describes the layout a build writes).
 `build --keep N` removes the store/ of releases older than the last N (their files stay, for
 downloads and history) and leaves `store.pruned` in its place to say so.
 
+Two threads: the store loads while SHACL validates, and the search index and tables are
+written while the dumps are (pyoxigraph and SQLite release the GIL). So the build lock is
+taken and the staging directory made before validation; an invalid build removes them again.
+
 Crash safety: everything is written into a hidden staging directory beside the releases,
 renamed into place when complete, and only then is the `current` symlink replaced (a
 symlink written under another name and renamed over it, which is atomic). A build that
@@ -21,6 +25,7 @@ import os
 import shutil
 import subprocess
 from collections.abc import Iterator
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -119,28 +124,27 @@ def build_release(settings: Settings, *, steps: Steps | None = None, force: bool
     with steps.step("Reading sources") as notes:
         sources = load_sources(settings)
         notes.append(f"{len(sources.all_files())} files")
-    with steps.step("Validating with SHACL") as notes:
-        report = validate_sources(sources, settings.shacl_engine)
-        notes.append(report.summary())
-    if not report.conforms:
-        raise InvalidSources(report)
-
+    new_directory = not settings.releases.exists()
     try:
         settings.releases.mkdir(parents=True, exist_ok=True)
         with _build_lock(settings.releases):
-            result = _publish(settings, sources, report, steps, digest)
+            result = _publish(settings, sources, steps, digest)
             if keep is not None:
                 prune_stores(settings, keep)
             return result
+    except InvalidSources:
+        if new_directory:  # it holds only the lock file now: an invalid build leaves no trace
+            _remove_empty_releases(settings.releases)
+        raise
     except OSError as error:  # disk full, quota, file size limit, permissions
         raise ReleaseError(f"cannot write a release into {settings.releases}: {error}{_hint(error)}; "
                            f"nothing was published and {current_link_now(settings.releases)}") from None
 
 
-def _publish(settings: Settings, sources: Sources, report: ValidationReport, steps: Steps,
-             digest: str) -> BuildResult:
-    """Write the release into a staging directory, rename it into place, switch `current`
-    (holding the build lock)."""
+def _publish(settings: Settings, sources: Sources, steps: Steps, digest: str) -> BuildResult:
+    """Validate the sources and write the release into a staging directory, rename it into
+    place, switch `current` (holding the build lock). InvalidSources: the staging directory
+    is removed and nothing else was written."""
     _remove_leftovers(settings.releases)
     created = datetime.now(UTC).replace(microsecond=0)
     commit, dirty = _git_state(settings.root)
@@ -149,9 +153,20 @@ def _publish(settings: Settings, sources: Sources, report: ValidationReport, ste
     final = settings.releases / version
     staging.mkdir()
     try:
-        manifest = _write_release(staging, sources, report, settings, steps,
-                                  version=version, created=created, commit=commit,
-                                  dirty=dirty, digest=digest)
+        # One thread beside the build's own: pyoxigraph (bulk loads, queries) and SQLite release
+        # the GIL, so the store loads while SHACL validates, and the search index and tables are
+        # written while the dumps are (the largest steps, in pairs, on two cores). Leaving this
+        # block waits for the thread, also when a step fails, before the staging is removed.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="build") as alongside:
+            loading = alongside.submit(_load_store, staging / STORE_DIR, sources)
+            with steps.step("Validating with SHACL") as notes:
+                report = validate_sources(sources, settings.shacl_engine)
+                notes.append(report.summary())
+            if not report.conforms:
+                raise InvalidSources(report)
+            manifest = _write_release(staging, sources, report, settings, steps, loading, alongside,
+                                      version=version, created=created, commit=commit,
+                                      dirty=dirty, digest=digest)
         with steps.step(f"Publishing release {version}"):
             os.rename(staging, final)
             fsync_directory(settings.releases)
@@ -209,34 +224,50 @@ def _hint(error: OSError) -> str:
     return ""
 
 
+def _load_store(path: Path, sources: Sources) -> tuple[OxigraphStore, dict[str, dict[str, Any]]]:
+    """The release's store on disk, each source file in its graph, and its graphs' counts."""
+    parts = [(ONTOLOGY_GRAPH, sources.files["ontology"]), (DATA_GRAPH, sources.files["data"]),
+             (SHAPES_GRAPH, sources.files["shapes"])]
+    store = OxigraphStore.create(path, [(file, str(graph)) for graph, files in parts for file in files])
+    for file in sources.files["graphs"]:
+        store.load_dataset(file)
+    graphs = {}
+    # The store on disk must hold what was validated: each graph's count is compared with
+    # the in-memory store the sources were read into (a short write shows here).
+    for name in [*sorted(sources.named_graphs), *(str(graph) for graph, _files in parts)]:
+        count, read = store.triple_count([name]), sources.triple_count([name])
+        if count != read:
+            raise ReleaseError(f"the store on disk holds {count} triples in <{name}>, the sources {read}")
+        key = name.rsplit("/", 1)[-1] if name.startswith(str(GRAPH)) else name
+        graphs[key] = {"iri": name, "triples": count}
+    return store, graphs
+
+
+def _write_derived(memory: OxigraphStore, staging: Path, version: str) -> tuple[dict[str, int], dict[str, str]]:
+    """The search index and the tables (for people who search and who read tables, not RDF):
+    its counts, and {file name: media type} of what was written."""
+    indexed = search.write_search_index(memory, staging)
+    return indexed, {search.INDEX_FILE: search.INDEX_MEDIA_TYPE,
+                     **tables.write_tables(memory, staging, version=version)}
+
+
 def _write_release(
     staging: Path, sources: Sources, report: ValidationReport, settings: Settings, steps: Steps,
+    loading: Future[tuple[OxigraphStore, dict[str, dict[str, Any]]]], alongside: Executor,
     *, version: str, created: datetime, commit: str | None, dirty: bool, digest: str,
 ) -> dict[str, Any]:
     history = list_releases(settings)  # the releases before this one, oldest first
     validation = {"conforms": report.conforms, "violations": len(report.violations), "warnings": len(report.warnings)}
-    parts = [(ONTOLOGY_GRAPH, sources.files["ontology"]), (DATA_GRAPH, sources.files["data"]),
-             (SHAPES_GRAPH, sources.files["shapes"])]
     with steps.step("Loading the Oxigraph store") as notes:
-        store = OxigraphStore.create(
-            staging / STORE_DIR, [(path, str(graph)) for graph, paths in parts for path in paths])
-        for path in sources.files["graphs"]:
-            store.load_dataset(path)
-        graphs = {}
-        # The store on disk must hold what was validated: each graph's count is compared with
-        # the in-memory store the sources were read into (a short write shows here).
-        for name in [*sorted(sources.named_graphs), *(str(graph) for graph, _paths in parts)]:
-            count, read = store.triple_count([name]), sources.triple_count([name])
-            if count != read:
-                raise ReleaseError(f"the store on disk holds {count} triples in <{name}>, the sources {read}")
-            key = name.rsplit("/", 1)[-1] if name.startswith(str(GRAPH)) else name
-            graphs[key] = {"iri": name, "triples": count}
-        notes.append(f"{sum(g['triples'] for g in graphs.values())} triples in {len(graphs)} graphs")
+        store, graphs = loading.result()  # begun before validation
+        notes.append(f"{sum(g['triples'] for g in graphs.values())} triples in {len(graphs)} graphs "
+                     "(loaded while validating)")
+    # Statistics, dumps, the index and tables are read from the in-memory store the sources
+    # were parsed into: the same triples (counted above), read several times faster than from disk.
+    memory = OxigraphStore(sources.store)
+    deriving = alongside.submit(_write_derived, memory, staging, version)
 
     with steps.step("Describing the dataset (VoID)") as notes:
-        # Statistics and dumps are read from the in-memory store the sources were parsed into:
-        # the same triples (counted above), read several times faster than from the disk.
-        memory = OxigraphStore(sources.store)
         void = void_description(memory, base_iri=settings.base_iri, version=version,
                                 created=created, catalog=sources.catalog)
         void_bytes = void.serialize(format="turtle", encoding="utf-8")
@@ -314,11 +345,10 @@ def _write_release(
         notes.append(f"{len(catalog)} triples")
 
     with steps.step("Indexing names and writing tables") as notes:
-        # For people who search and who read tables, not RDF; read from the in-memory store
-        indexed = search.write_search_index(memory, staging)
-        derived = {search.INDEX_FILE: search.INDEX_MEDIA_TYPE, **tables.write_tables(memory, staging, version=version)}
+        indexed, derived = deriving.result()  # begun before the VoID description
         files.update({name: _file_entry(staging / name, media_type) for name, media_type in derived.items()})
-        notes.append(f"search index of {indexed['names']} names, {len(derived) - 1} table files")
+        notes.append(f"search index of {indexed['names']} names, {len(derived) - 1} table files "
+                     "(written while the dumps were)")
 
     with steps.step("Writing checksums and manifest"):
         encodings = {name: {"gzip": _file_entry(staging / f"{name}.gz", MEDIA_TYPES[name])}
@@ -399,6 +429,15 @@ def _build_lock(releases: Path) -> Iterator[None]:
             raise ReleaseError(
                 f"another `finhealthkg build` is writing {releases}; wait for it to finish") from None
         yield
+
+
+def _remove_empty_releases(releases: Path) -> None:
+    """The releases directory this build created, if it holds nothing but the lock file."""
+    (releases / LOCK_FILE).unlink(missing_ok=True)
+    try:
+        releases.rmdir()
+    except OSError:  # something else is in it now: leave it
+        pass
 
 
 def _remove_leftovers(releases: Path) -> None:

@@ -100,11 +100,11 @@ def _objects(store: Store, predicate: str) -> Iterator[tuple[str, object]]:
     """(subject IRI, object) of every triple with this predicate in the knowledge graph.
 
     One pattern per query and the term kinds checked here: Oxigraph streams such a SELECT
-    about twice as fast as one with VALUES and a FILTER."""
-    for row in store.query(f"SELECT ?s ?o WHERE {{ ?s <{predicate}> ?o }}"):
-        subject = row["s"]
+    about twice as fast as one with VALUES and a FILTER; a row unpacked by position is read
+    twice as fast as by name."""
+    for subject, obj in store.query(f"SELECT ?s ?o WHERE {{ ?s <{predicate}> ?o }}"):
         if isinstance(subject, pyoxigraph.NamedNode):
-            yield subject.value, row["o"]
+            yield subject.value, obj
 
 
 def _names(store: Store, ids: dict[str, int]) -> Iterator[tuple[int, str, str, int, str, str]]:

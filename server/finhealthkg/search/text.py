@@ -30,13 +30,18 @@ KIND_PENALTY = {0: 0.0, 1: 0.0, 2: 1.5}
 
 def exact_form(text: str) -> str:
     """Case-folded words, separated by one space: `Itä-Suomen  Biopankki` → `itä suomen biopankki`."""
-    return " ".join(WORD.findall(unicodedata.normalize("NFC", text.casefold())))
+    folded = text.casefold()
+    if not folded.isascii():  # ASCII has no other normal form: most names skip this
+        folded = unicodedata.normalize("NFC", folded)
+    return " ".join(WORD.findall(folded))
 
 
 def fold(text: str) -> str:
     """exact_form without accents: `Itä-Suomen Biopankki` → `ita suomen biopankki`."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
+    plain = text.casefold()
+    if not plain.isascii():  # ASCII has no accents to remove (and NFKD leaves it as it is)
+        decomposed = unicodedata.normalize("NFKD", plain)
+        plain = "".join(c for c in decomposed if not unicodedata.combining(c))
     return " ".join(WORD.findall(plain))
 
 

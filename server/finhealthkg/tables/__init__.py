@@ -168,8 +168,7 @@ def table_rows(store: Store, table: Table) -> list[list[str]]:
     rows = []
     for solution in answer:
         row = []
-        for column in table.columns:
-            term = solution[column.name]
+        for column, term in zip(table.columns, solution, strict=True):  # by position: faster than by name
             cell = "" if term is None else term.value
             if column.separator and cell:
                 cell = column.separator.join(sorted(set(cell.split(column.separator))))
