@@ -103,6 +103,7 @@ def descendants(pid: int) -> set[int]:
 def test_access_log_is_one_json_line_per_request_without_query_text_or_credentials(release, tmp_path):
     secret = "s3cr3t-token-do-not-log"
     query = f'ASK {{ ?s ?p "{secret}" }}'
+    lookup = "SELECT ?p ?o WHERE { <https://w3id.org/finhealthkg/id/organization/auria-biobank> ?p ?o }"
     with own_server(release, tmp_path) as server:
         sent = [
             requests.get(server.url + "/sparql", params={"query": query}, headers={"Accept": "application/json"}),
@@ -114,6 +115,8 @@ def test_access_log_is_one_json_line_per_request_without_query_text_or_credentia
                          auth=("someone", secret)),
             requests.get(server.url + "/no/such/page"),
             requests.post(server.url + "/sparql", data={"update": "CLEAR ALL"}),
+            # a point lookup: answered by quick_lookups.py, in front of Flask, and logged the same
+            requests.get(server.url + "/sparql", params={"query": lookup}, headers={"Accept": "application/json"}),
         ]
         time.sleep(0.5)  # the last line written
     log = server.stdout.read_text()
@@ -122,7 +125,8 @@ def test_access_log_is_one_json_line_per_request_without_query_text_or_credentia
     mine = [line for line in lines if line["path"] != "/healthz"]
     assert [(line["method"], line["path"], line["status"]) for line in mine] == [
         ("GET", "/sparql", 200), ("POST", "/sparql", 200), ("POST", "/sparql", 200),
-        ("GET", "/doc/organization/auria-biobank", 200), ("GET", "/no/such/page", 404), ("POST", "/sparql", 403)]
+        ("GET", "/doc/organization/auria-biobank", 200), ("GET", "/no/such/page", 404), ("POST", "/sparql", 403),
+        ("GET", "/sparql", 200)]
     assert [r.status_code for r in sent] == [line["status"] for line in mine]
     for line, response in zip(mine, sent, strict=True):
         assert set(line) == {"time", "method", "path", "status", "duration_ms", "bytes", "release", "query_hash"}
@@ -134,6 +138,7 @@ def test_access_log_is_one_json_line_per_request_without_query_text_or_credentia
     assert {line["query_hash"] for line in mine[:3]} == {query_hash(query)}
     assert len(query_hash(query)) == 16
     assert mine[5]["query_hash"] == query_hash("CLEAR ALL")
+    assert mine[6]["query_hash"] == query_hash(lookup) and sent[6].json()["results"]["bindings"]
     assert mine[3]["query_hash"] is None and mine[4]["query_hash"] is None
     assert "SIGSEGV" not in server.stderr.read_text()
 

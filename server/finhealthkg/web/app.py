@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from flask import Flask, Response, request
+from flask import Flask, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from ..config import Settings
@@ -16,6 +16,7 @@ from . import (
     description,
     downloads,
     fragments,
+    headers,
     health,
     reconcile,
     releases,
@@ -26,12 +27,9 @@ from . import (
     sparql,
 )
 from .errors import register_error_handlers
-from .i18n import LANGUAGES, NAMES, language, remember, words
-from .publication import EXTENSION, RELEASE_HEADER, Publication, served
-
-CORS_EXPOSED = ", ".join(["ETag", "Last-Modified", "Link", "Content-Location", "Content-Length",
-                          "Content-Range", "Accept-Ranges", "Vary", RELEASE_HEADER, "FinHealthKG-Row-Limit",
-                          response_cache.CACHE_HEADER])
+from .i18n import LANGUAGES, NAMES, language, words
+from .publication import EXTENSION, Publication
+from .quick_lookups import QuickLookups
 
 
 def create_app(settings: Settings, store: Store | None = None) -> Flask:
@@ -48,9 +46,10 @@ def create_app(settings: Settings, store: Store | None = None) -> Flask:
     app.after_request(response_cache.keep)  # registered first: runs last, on the answer as sent
     access_log.init_app(app)
     security.init_app(app)
-    app.after_request(_common_headers)
+    app.after_request(headers.common_headers)
     app.before_request(response_cache.lookup)  # registered last: after the access log's
     app.context_processor(_page_words)
+    app.wsgi_app = QuickLookups(app, app.wsgi_app)  # type: ignore[method-assign]
     if settings.proxy_hops:  # behind TLS-terminating proxies: the public scheme and host
         hops = settings.proxy_hops
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)  # type: ignore
@@ -66,26 +65,3 @@ def _page_words() -> dict:
         args["lang"] = [code]
         links.append((code, NAMES[code], f"{request.path}?{urlencode(args, doseq=True)}"))
     return {"lang": lang, "words": words(lang), "languages": links}
-
-
-def _common_headers(response: Response) -> Response:
-    headers = response.headers
-    headers["Access-Control-Allow-Origin"] = "*"  # public data: any portal may query it
-    headers["Access-Control-Expose-Headers"] = CORS_EXPOSED
-    if request.method == "OPTIONS":  # preflight
-        headers["Access-Control-Allow-Methods"] = "GET, HEAD, POST, OPTIONS"
-        headers["Access-Control-Allow-Headers"] = request.headers.get(
-            "Access-Control-Request-Headers", "Accept, Content-Type, If-None-Match, Range")
-        headers["Access-Control-Max-Age"] = "86400"
-    headers.setdefault("X-Content-Type-Options", "nosniff")
-    security.add_headers(response)
-    if response.mimetype == "text/html":  # pages speak the reader's language
-        response.vary.add("Accept-Language")
-        response.vary.add("Cookie")
-        remember(response)
-    if RELEASE_HEADER not in headers:  # a past release's answer names its own
-        try:
-            headers[RELEASE_HEADER] = served().info.version
-        except RuntimeError:  # outside an app context (should not happen)
-            pass
-    return response

@@ -81,7 +81,7 @@ def negotiate(offers: tuple[Format, ...], explicit: str | Sequence[str] | None =
             raise BadRequest(f"the format parameters name different formats: {', '.join(values)}")
         return chosen.pop()
     header = request.headers.get("Accept", "")
-    chosen = (_by_accept if len(header) <= MAX_CACHED_ACCEPT else _by_accept.__wrapped__)(offers, header)
+    chosen = (by_accept if len(header) <= MAX_CACHED_ACCEPT else by_accept.__wrapped__)(offers, header)
     if chosen is None:
         raise NotAcceptable(offers)
     return chosen
@@ -91,7 +91,7 @@ MAX_CACHED_ACCEPT = 500  # characters; longer Accept headers are parsed each tim
 
 
 @lru_cache(maxsize=1024)  # clients send few distinct Accept headers; parsing one costs more than the lookup
-def _by_accept(offers: tuple[Format, ...], header: str) -> Format | None:
+def by_accept(offers: tuple[Format, ...], header: str) -> Format | None:
     """The offer the Accept header prefers; None when it accepts none of them."""
     accept = parse_accept_header(header, MIMEAccept)
     if not accept:  # no Accept header: anything will do

@@ -69,7 +69,7 @@ def url_parameters() -> MultiDict:
     BadRequest when they are not UTF-8."""
     params = request.environ.get(_URL_PARAMETERS)
     if params is None:
-        params = request.environ[_URL_PARAMETERS] = _decode_pairs(request.query_string)
+        params = request.environ[_URL_PARAMETERS] = decode_pairs(request.query_string)
     return params
 
 
@@ -91,7 +91,7 @@ def _parameters() -> tuple[MultiDict, str | None]:
     body = _body()
     if media_type == DIRECT:
         return url_params, _utf8(body, "the query")
-    form = _decode_pairs(body)
+    form = decode_pairs(body)
     for key, values in url_params.lists():  # protocol parameters may also sit in the URL
         for value in values:
             form.add(key, value)
@@ -109,7 +109,8 @@ def _body() -> bytes:
     return body
 
 
-def _decode_pairs(raw: bytes) -> MultiDict:
+def decode_pairs(raw: bytes) -> MultiDict:
+    """URL-encoded parameters; BadRequest when they are not UTF-8."""
     try:
         text = raw.decode("ascii")
         pairs = parse_qsl(text, keep_blank_values=True, encoding="utf-8", errors="strict")

@@ -292,11 +292,15 @@ def cacheable(response: Response, etag: str, info: ReleaseInfo) -> Response:
     """The validators and caching headers of an answer from one release (ETag, Last-Modified,
     Cache-Control), set as plain strings: werkzeug's header objects cost more than a point
     lookup does."""
-    headers = response.headers
-    headers["ETag"] = quote_etag(etag)
-    headers["Last-Modified"] = _http_date(info.modified)
-    headers["Cache-Control"] = CACHE_CONTROL
+    for name, value in validators(etag, info):
+        response.headers[name] = value
     return response
+
+
+def validators(etag: str, info: ReleaseInfo) -> tuple[tuple[str, str], ...]:
+    """ETag, Last-Modified and Cache-Control of an answer from one release."""
+    return (("ETag", quote_etag(etag)), ("Last-Modified", _http_date(info.modified)),
+            ("Cache-Control", CACHE_CONTROL))
 
 
 @lru_cache(maxsize=16)  # the few releases served: formatted once each

@@ -11,6 +11,7 @@ import itertools
 import pyoxigraph
 from flask import Blueprint, Response, request
 
+from ..describe import ReleaseInfo
 from ..executor import Job, QueryFailed, QueryPool
 from ..query_cost import point_lookup_form
 from ..query_policy import QueryRefused, UpdateRefused, check_query, is_update
@@ -22,7 +23,7 @@ from .errors import BadRequest, ReadOnly
 from .negotiation import BOOLEAN_FORMATS, HTML, RDF_FORMATS, SOLUTION_FORMATS, Format, negotiate
 from .pages import results_page
 from .protocol import READ_ONLY, ProtocolRequest, read_request
-from .publication import RELEASE_HEADER, Snapshot, cacheable, publication
+from .publication import RELEASE_HEADER, Snapshot, publication, validators
 from .serialize import answer_bytes
 from .service_description import service_description
 
@@ -52,7 +53,7 @@ def answer(protocol: ProtocolRequest, snapshot: Snapshot) -> Response:
     """A protocol request answered from one release."""
     if protocol.query is None:
         return service_description(snapshot)
-    etag = _etag(snapshot.info.version, protocol)
+    etag = answer_etag(snapshot.info.version, protocol, request.headers.get("Accept", ""))
     if request.if_none_match.contains(etag):  # the same question to the same release
         return _cached(Response(status=304), etag, snapshot.info)
     base_iri = publication().settings.base_iri + "sparql"
@@ -136,15 +137,20 @@ def _in_store(store: Store, protocol: ProtocolRequest, fmt: Format, base_iri: st
     return answer_bytes(answer, fmt), truncated
 
 
-def _etag(version: str, protocol: ProtocolRequest) -> str:
+def answer_etag(version: str, protocol: ProtocolRequest, accept: str) -> str:
     """Equal for the same query, dataset, format and Accept against the same release."""
     key = "\n".join([version, protocol.query or "", *protocol.dataset.default_graphs, "|",
-                     *protocol.dataset.named_graphs, "|", *protocol.format,
-                     request.headers.get("Accept", "")])
+                     *protocol.dataset.named_graphs, "|", *protocol.format, accept])
     return f"{version}-{hashlib.sha256(key.encode()).hexdigest()[:20]}"
 
 
-def _cached(response: Response, etag: str, info) -> Response:  # noqa: ANN001 - ReleaseInfo
-    response.headers[RELEASE_HEADER] = info.version  # the release answering, current or past
-    response.headers["Vary"] = "Accept"
-    return cacheable(response, etag, info)
+def answer_headers(etag: str, info: ReleaseInfo) -> list[tuple[str, str]]:
+    """What an answer's headers say about it: the release answering (current or past), that it
+    varies by Accept, its validators (quick_lookups.py sends the same)."""
+    return [(RELEASE_HEADER, info.version), ("Vary", "Accept"), *validators(etag, info)]
+
+
+def _cached(response: Response, etag: str, info: ReleaseInfo) -> Response:
+    for name, value in answer_headers(etag, info):
+        response.headers[name] = value
+    return response
