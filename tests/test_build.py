@@ -209,7 +209,8 @@ def test_a_second_build_at_once_is_refused_and_the_first_completes(project):
     assert first.poll() is None, "the first build finished before the second could start"
     second = cli("build", "--force", "--root", str(project.root), "--releases", str(project.releases))
     out, err = first.communicate(timeout=120)
-    assert second.returncode == 2 and "another `finhealthkg build` is writing" in second.stderr, second.stderr  # EXIT_ERROR
+    assert second.returncode == 2, second.stderr  # EXIT_ERROR
+    assert "another `finhealthkg build` is writing" in second.stderr
     assert first.returncode == 0, err
     assert [r.version for r in list_releases(project)] == [out.strip()] == [current_release(project).version]
 
