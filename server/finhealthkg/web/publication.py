@@ -24,7 +24,7 @@ from datetime import datetime
 from functools import cached_property, lru_cache
 
 import pyoxigraph
-from flask import Response, current_app
+from flask import Response, current_app, request
 from rdflib import Graph
 from werkzeug.http import http_date, quote_etag
 
@@ -295,6 +295,22 @@ def cacheable(response: Response, etag: str, info: ReleaseInfo) -> Response:
     for name, value in validators(etag, info):
         response.headers[name] = value
     return response
+
+
+# Requests whose answer may be a 304, 412 or 206: werkzeug's make_conditional is the judge
+CONDITIONAL = ("HTTP_IF_NONE_MATCH", "HTTP_IF_MATCH", "HTTP_IF_MODIFIED_SINCE",
+               "HTTP_IF_UNMODIFIED_SINCE", "HTTP_RANGE")
+
+
+def is_conditional(environ: dict) -> bool:
+    return any(name in environ for name in CONDITIONAL)
+
+
+def conditional(response: Response) -> Response:
+    """The answer to this request's conditions (304, 412), if it has any: werkzeug's
+    make_conditional, left out when there are none (it would only add a Date header, which
+    the WSGI server adds anyway)."""
+    return response.make_conditional(request) if is_conditional(request.environ) else response
 
 
 def validators(etag: str, info: ReleaseInfo) -> tuple[tuple[str, str], ...]:

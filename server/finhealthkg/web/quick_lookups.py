@@ -27,15 +27,12 @@ from .errors import BadRequest
 from .headers import EVERY_ANSWER, NOSNIFF
 from .negotiation import HTML, MAX_CACHED_ACCEPT, by_accept
 from .protocol import ProtocolRequest, decode_pairs
-from .publication import EXTENSION, Publication
+from .publication import EXTENSION, Publication, is_conditional
 from .serialize import answer_bytes
 from .sparql import OFFERS, answer_etag, answer_headers
 
 WSGIApp = Callable[[dict, Callable], Iterable[bytes]]
 ENDPOINT = "/sparql"
-# Requests whose answer may be a 304, 412 or 206: werkzeug's make_conditional is the judge
-CONDITIONAL = ("HTTP_IF_NONE_MATCH", "HTTP_IF_MATCH", "HTTP_IF_MODIFIED_SINCE",
-               "HTTP_IF_UNMODIFIED_SINCE", "HTTP_RANGE")
 FORMS = {"SELECT": pyoxigraph.QuerySolutions, "ASK": pyoxigraph.QueryBoolean}
 NO_DATASET = QueryDataset(default_graphs=(), named_graphs=())
 
@@ -49,7 +46,7 @@ class QuickLookups:
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         if (environ.get("REQUEST_METHOD") == "GET" and environ.get("PATH_INFO") == ENDPOINT
-                and not any(name in environ for name in CONDITIONAL)):
+                and not is_conditional(environ)):
             answered = self.answer(environ)
             if answered is not None:
                 headers, body = answered

@@ -22,7 +22,7 @@ from .errors import NotAcceptable, NotFound
 from .i18n import language
 from .negotiation import DOCUMENT_FORMATS, HTML, Format, negotiate
 from .pages import description_page
-from .publication import Snapshot, cacheable, publication, served
+from .publication import Snapshot, cacheable, conditional, publication, served
 from .serialize import graph_bytes, to_rdflib, triples_bytes
 
 blueprint = Blueprint("resources", __name__)
@@ -174,16 +174,17 @@ def _etag(snapshot: Snapshot, chosen: Format) -> str:
 def _respond(snapshot: Snapshot, iri: str, path: str, fmt: Format | None, chosen: Format, body: bytes | str,
              status: int = 200) -> Response:
     response = Response(body, status=status, content_type=chosen.content_type)
+    alternates = _alternates(path)
     response.headers["Link"] = ", ".join(
         [f'<{iri}>; rel="about"']
-        + [f'<{url}>; rel="alternate"; type="{f.media_type}"; title="{f.label}"' for f, url in _alternates(path)])
+        + [f'<{url}>; rel="alternate"; type="{f.media_type}"; title="{f.label}"' for f, url in alternates])
     if fmt is None:
-        response.vary.add("Accept")
-        response.headers["Content-Location"] = dict((f.name, u) for f, u in _alternates(path))[chosen.name]
+        response.headers["Vary"] = "Accept"  # a new answer: no Vary yet (pages add theirs after)
+        response.headers["Content-Location"] = next(url for f, url in alternates if f is chosen)
     cacheable(response, _etag(snapshot, chosen), snapshot.info)
     if status == 304:
         return response
-    return response.make_conditional(request)
+    return conditional(response)
 
 
 def _alternates(path: str) -> list[tuple[Format, str]]:

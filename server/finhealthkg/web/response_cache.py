@@ -23,7 +23,7 @@ from cachelib import SimpleCache
 from flask import Flask, Response, current_app, g, request
 
 from .i18n import COOKIE
-from .publication import served
+from .publication import conditional, served
 
 CACHE_HEADER = "FinHealthKG-Cache"  # "hit" on an answer that came from this cache
 MAX_ENTRIES = 2000
@@ -50,7 +50,7 @@ def lookup() -> Response | None:
     g.setdefault(_HIT, True)
     response = Response(body, status=status, headers=headers)
     response.headers[CACHE_HEADER] = "hit"
-    return response.make_conditional(request)
+    return conditional(response)
 
 
 def not_worth_keeping() -> None:
