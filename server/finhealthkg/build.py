@@ -153,11 +153,11 @@ def _publish(settings: Settings, sources: Sources, steps: Steps, digest: str) ->
     final = settings.releases / version
     staging.mkdir()
     try:
-        # One thread beside the build's own: pyoxigraph (bulk loads, queries) and SQLite release
+        # Threads beside the build's own: pyoxigraph (bulk loads, queries) and SQLite release
         # the GIL, so the store loads while SHACL validates, and the search index and tables are
         # written while the dumps are (the largest steps, in pairs, on two cores). Leaving this
-        # block waits for the thread, also when a step fails, before the staging is removed.
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="build") as alongside:
+        # block waits for the threads, also when a step fails, before the staging is removed.
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="build") as alongside:
             loading = alongside.submit(_load_store, staging / STORE_DIR, sources)
             with steps.step("Validating with SHACL") as notes:
                 report = validate_sources(sources, settings.shacl_engine)
@@ -243,14 +243,6 @@ def _load_store(path: Path, sources: Sources) -> tuple[OxigraphStore, dict[str, 
     return store, graphs
 
 
-def _write_derived(memory: OxigraphStore, staging: Path, version: str) -> tuple[dict[str, int], dict[str, str]]:
-    """The search index and the tables (for people who search and who read tables, not RDF):
-    its counts, and {file name: media type} of what was written."""
-    indexed = search.write_search_index(memory, staging)
-    return indexed, {search.INDEX_FILE: search.INDEX_MEDIA_TYPE,
-                     **tables.write_tables(memory, staging, version=version)}
-
-
 def _write_release(
     staging: Path, sources: Sources, report: ValidationReport, settings: Settings, steps: Steps,
     loading: Future[tuple[OxigraphStore, dict[str, dict[str, Any]]]], alongside: Executor,
@@ -265,7 +257,10 @@ def _write_release(
     # Statistics, dumps, the index and tables are read from the in-memory store the sources
     # were parsed into: the same triples (counted above), read several times faster than from disk.
     memory = OxigraphStore(sources.store)
-    deriving = alongside.submit(_write_derived, memory, staging, version)
+    # For people who search and who read tables, not RDF: two jobs, as the index is mostly Python
+    # and SQLite, the tables mostly queries
+    indexing = alongside.submit(search.write_search_index, memory, staging)
+    tabling = alongside.submit(tables.write_tables, memory, staging, version=version)
 
     with steps.step("Describing the dataset (VoID)") as notes:
         void = void_description(memory, base_iri=settings.base_iri, version=version,
@@ -345,7 +340,8 @@ def _write_release(
         notes.append(f"{len(catalog)} triples")
 
     with steps.step("Indexing names and writing tables") as notes:
-        indexed, derived = deriving.result()  # begun before the VoID description
+        indexed = indexing.result()  # both begun before the VoID description
+        derived = {search.INDEX_FILE: search.INDEX_MEDIA_TYPE, **tabling.result()}
         files.update({name: _file_entry(staging / name, media_type) for name, media_type in derived.items()})
         notes.append(f"search index of {indexed['names']} names, {len(derived) - 1} table files "
                      "(written while the dumps were)")
