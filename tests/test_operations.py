@@ -115,7 +115,7 @@ def test_access_log_is_one_json_line_per_request_without_query_text_or_credentia
                          auth=("someone", secret)),
             requests.get(server.url + "/no/such/page"),
             requests.post(server.url + "/sparql", data={"update": "CLEAR ALL"}),
-            # a point lookup: answered by quick_lookups.py, in front of Flask, and logged the same
+            # a point lookup: answered by quick.py, in front of Flask, and logged the same
             requests.get(server.url + "/sparql", params={"query": lookup}, headers={"Accept": "application/json"}),
         ]
         time.sleep(0.5)  # the last line written

@@ -29,7 +29,7 @@ from . import (
 from .errors import register_error_handlers
 from .i18n import LANGUAGES, NAMES, language, words
 from .publication import EXTENSION, Publication
-from .quick_lookups import QuickLookups
+from .quick import QuickAnswers
 
 
 def create_app(settings: Settings, store: Store | None = None) -> Flask:
@@ -49,7 +49,7 @@ def create_app(settings: Settings, store: Store | None = None) -> Flask:
     app.after_request(headers.common_headers)
     app.before_request(response_cache.lookup)  # registered last: after the access log's
     app.context_processor(_page_words)
-    app.wsgi_app = QuickLookups(app, app.wsgi_app)  # type: ignore[method-assign]
+    app.wsgi_app = QuickAnswers(app, app.wsgi_app)  # type: ignore[method-assign]
     if settings.proxy_hops:  # behind TLS-terminating proxies: the public scheme and host
         hops = settings.proxy_hops
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)  # type: ignore

@@ -16,13 +16,14 @@ from pyoxigraph import NamedNode, Triple
 from rdflib import Graph, URIRef
 from rdflib.namespace import OWL
 
+from ..describe import ReleaseInfo
 from ..description_query import describe_query
 from ..namespaces import KINDS, ONTOLOGY_GRAPH, SHAPES_GRAPH
 from .errors import NotAcceptable, NotFound
 from .i18n import language
 from .negotiation import DOCUMENT_FORMATS, HTML, Format, negotiate
 from .pages import description_page
-from .publication import Snapshot, cacheable, conditional, publication, served
+from .publication import Snapshot, conditional, publication, served, validators
 from .serialize import graph_bytes, to_rdflib, triples_bytes
 
 blueprint = Blueprint("resources", __name__)
@@ -126,11 +127,8 @@ def _describe(iri: str, path: str, fmt: Format | None) -> Response:
     if chosen is not None and request.if_none_match.contains(_etag(snapshot, chosen)):
         # the same document of the same release: answered without asking the store again
         return _respond(snapshot, iri, path, fmt, chosen, b"", status=304)
-    # Sorted, so that each subject's triples are written together and the bytes are the same
-    # from every server process (the ETag says so); equal triples end up side by side.
-    triples = _distinct(sorted(snapshot.store.query(describe_query(iri)), key=_document_order))
-    node = NamedNode(iri)
-    if not any(t.subject == node or t.object == node for t in triples):
+    triples = description_triples(snapshot, iri)
+    if triples is None:
         raise NotFound(f"<{iri}> is not described in this dataset")
     chosen = chosen or negotiate(DOCUMENT_FORMATS, request.args.get("format"))  # 406, listing the offers
     if chosen is HTML:
@@ -140,16 +138,20 @@ def _describe(iri: str, path: str, fmt: Format | None) -> Response:
     return _respond(snapshot, iri, path, fmt, chosen, body)
 
 
-def _document_order(triple: Triple) -> tuple[str, str, str]:
-    # A total order (subjects are IRIs or blank nodes, never both with one text): the terms'
-    # texts, cheaper than their N-Triples forms; only the objects need theirs (a literal's
-    # language and datatype tell apart two of the same text).
-    return triple.subject.value, triple.predicate.value, str(triple.object)
-
-
-def _distinct(triples: list[Triple]) -> list[Triple]:
-    """Sorted triples without repeats (a store may answer a CONSTRUCT with some)."""
-    return [t for i, t in enumerate(triples) if i == 0 or t != triples[i - 1]]
+def description_triples(snapshot: Snapshot, iri: str) -> list[Triple] | None:
+    """The triples of <iri>'s description, in document order; None if the release does not
+    mention it (quick.py answers with these too)."""
+    # Sorted, so that each subject's triples are written together and the bytes are the same
+    # from every server process (the ETag says so); equal triples end up side by side. By
+    # N-Triples text: a total order, and one C call per triple (cheaper than a key of the
+    # three terms' texts); the triples of one subject all begin with its text, so they form
+    # one run.
+    triples = sorted(snapshot.store.query(describe_query(iri)), key=str)
+    triples = [t for i, t in enumerate(triples) if i == 0 or t != triples[i - 1]]  # a store may repeat some
+    node = NamedNode(iri)
+    if not any(t.subject == node or t.object == node for t in triples):
+        return None
+    return triples
 
 
 def _whole_graph(snapshot: Snapshot, graph_iri: str, path: str, subject: str) -> Response:
@@ -166,25 +168,36 @@ def _graph_response(snapshot: Snapshot, iri: str, path: str, fmt: Format | None,
 
 
 def _etag(snapshot: Snapshot, chosen: Format) -> str:
+    return document_etag(snapshot.info.version, request.path, chosen, language() if chosen is HTML else None)
+
+
+def document_etag(version: str, path: str, chosen: Format, lang: str | None = None) -> str:
     """Equal for the same document, format (and page language) of the same release."""
-    document = hashlib.sha256(request.path.encode("utf-8", "surrogateescape")).hexdigest()[:12]
-    return f"{snapshot.info.version}-{document}-{chosen.name}" + (f"-{language()}" if chosen is HTML else "")
+    document = hashlib.sha256(path.encode("utf-8", "surrogateescape")).hexdigest()[:12]
+    return f"{version}-{document}-{chosen.name}" + (f"-{lang}" if lang else "")
 
 
 def _respond(snapshot: Snapshot, iri: str, path: str, fmt: Format | None, chosen: Format, body: bytes | str,
              status: int = 200) -> Response:
     response = Response(body, status=status, content_type=chosen.content_type)
-    alternates = _alternates(path)
-    response.headers["Link"] = ", ".join(
-        [f'<{iri}>; rel="about"']
-        + [f'<{url}>; rel="alternate"; type="{f.media_type}"; title="{f.label}"' for f, url in alternates])
-    if fmt is None:
-        response.headers["Vary"] = "Accept"  # a new answer: no Vary yet (pages add theirs after)
-        response.headers["Content-Location"] = next(url for f, url in alternates if f is chosen)
-    cacheable(response, _etag(snapshot, chosen), snapshot.info)
+    for name, value in document_headers(iri, path, fmt, chosen, _etag(snapshot, chosen), snapshot.info):
+        response.headers[name] = value
     if status == 304:
         return response
     return conditional(response)
+
+
+def document_headers(iri: str, path: str, fmt: Format | None, chosen: Format, etag: str,
+                     info: ReleaseInfo) -> list[tuple[str, str]]:
+    """What a description's headers say about it: what it is about and its other formats (Link),
+    which one this is when it was negotiated (Vary, Content-Location), and its validators."""
+    alternates = _alternates(path)
+    headers = [("Link", ", ".join(
+        [f'<{iri}>; rel="about"']
+        + [f'<{url}>; rel="alternate"; type="{f.media_type}"; title="{f.label}"' for f, url in alternates]))]
+    if fmt is None:  # a new answer: no Vary yet (pages add theirs after)
+        headers += [("Vary", "Accept"), ("Content-Location", next(url for f, url in alternates if f is chosen))]
+    return headers + list(validators(etag, info))
 
 
 def _alternates(path: str) -> list[tuple[Format, str]]:

@@ -67,10 +67,15 @@ def keep(response: Response) -> Response:
     if (response.status_code != 200 or response.direct_passthrough or response.is_streamed
             or not _public(response) or "Set-Cookie" in response.headers):
         return response
-    body = response.get_data()
-    if len(body) <= MAX_BODY:
-        current_app.extensions[EXTENSION].set(key, (response.status_code, list(response.headers.items()), body))
+    keep_answer(current_app.extensions[EXTENSION], key, response.status_code, list(response.headers.items()),
+                response.get_data())
     return response
+
+
+def keep_answer(cache: SimpleCache, key: str, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
+    """Keep an answer, as it is sent, under `key` (request_key's), unless it is too large."""
+    if len(body) <= MAX_BODY:
+        cache.set(key, (status, headers, body))
 
 
 def _public(response: Response) -> bool:
@@ -78,9 +83,14 @@ def _public(response: Response) -> bool:
 
 
 def _key() -> str:
-    headers, environ = request.headers, request.environ
+    cookie = request.cookies.get(COOKIE, "") if "Cookie" in request.headers else ""
+    return request_key(served().info.version, request.environ, cookie)
+
+
+def request_key(version: str, environ: dict, cookie: str = "") -> str:
+    """The key of a request's answer from release `version`; `cookie`: the language cookie's value."""
     # The URL as it came (werkzeug's request.full_path costs more, decoding and encoding it again)
-    parts = [served().info.version, environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", ""),
-             environ.get("QUERY_STRING", ""), headers.get("Accept", ""), headers.get("Accept-Language", ""),
-             headers.get("Accept-Encoding", ""), request.cookies.get(COOKIE, "") if "Cookie" in headers else ""]
+    parts = [version, environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", ""),
+             environ.get("QUERY_STRING", ""), environ.get("HTTP_ACCEPT", ""), environ.get("HTTP_ACCEPT_LANGUAGE", ""),
+             environ.get("HTTP_ACCEPT_ENCODING", ""), cookie]
     return hashlib.sha256("\n".join(parts).encode("utf-8", "surrogateescape")).hexdigest()
