@@ -140,12 +140,12 @@ def header(about: dict) -> list[str]:
 def build_tables(run: dict) -> list[str]:
     lines = ["### Build", "",
              "`build_release` in a fresh process per size; each step's seconds and peak resident memory "
-             "(progress.Steps), triples/s = graph triples / step seconds. Peak = the build process's largest "
-             f"resident size. Two pairs of steps overlap (build.py runs a thread beside its own): the store "
-             "loads while SHACL validates, and the search index and tables are written while the VoID "
-             "description, the dumps and the catalogue are; \"Loading the Oxigraph store\" and \"Indexing names "
-             "and writing tables\" show only the wait left after those, so the steps add up to the build's "
-             f"seconds. ![build seconds per step]({BUILD_PNG})", ""]
+             "(progress.Steps), triples/s = graph triples / step seconds. Peak = the largest resident size of "
+             "the build process or of the process it forks. Steps overlap: the store loads (a thread) while "
+             "SHACL validates, and the search index and tables are written by a process of their own "
+             "(derived.py) from when the sources have been read; \"Loading the Oxigraph store\" and \"Indexing "
+             "names and writing tables\" show only the wait left after the steps before them, so the steps "
+             f"add up to the build's seconds. ![build seconds per step]({BUILD_PNG})", ""]
     for build in run.get("builds", []):
         generated = run.get("generation", {}).get(build["label"])
         made = f"generated in {generated:.1f} s" if generated is not None else "generated graph from the cache"

@@ -4,9 +4,11 @@ describes the layout a build writes).
 `build --keep N` removes the store/ of releases older than the last N (their files stay, for
 downloads and history) and leaves `store.pruned` in its place to say so.
 
-Two threads: the store loads while SHACL validates, and the search index and tables are
-written while the dumps are (pyoxigraph and SQLite release the GIL). So the build lock is
-taken and the staging directory made before validation; an invalid build removes them again.
+Work beside the build's own: the store loads (a thread: pyoxigraph's bulk load releases the
+GIL) while SHACL validates, and the search index and tables are written by a process of their
+own (derived.py: they are mostly Python) from when the sources have been read. So the build
+lock is taken and the staging directory made before validation; an invalid build removes them
+again.
 
 Crash safety: everything is written into a hidden staging directory beside the releases,
 renamed into place when complete, and only then is the `current` symlink replaced (a
@@ -24,8 +26,8 @@ import json
 import os
 import shutil
 import subprocess
-from collections.abc import Iterator
-from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -38,10 +40,11 @@ from pyoxigraph import RdfFormat
 from rdflib import Graph, URIRef
 from rdflib.namespace import DCTERMS
 
-from . import __version__, search, tables
+from . import __version__, search
 from .catalog import catalog_description
 from .changes import CHANGE_FILES, ChangeSetError, compare, dataset_store, summary, write_change_set
 from .config import Settings
+from .derived import derived_files
 from .describe import largest_subject, statistics, void_description
 from .history import add_versions
 from .namespaces import (
@@ -153,18 +156,20 @@ def _publish(settings: Settings, sources: Sources, steps: Steps, digest: str) ->
     final = settings.releases / version
     staging.mkdir()
     try:
-        # Threads beside the build's own: pyoxigraph (bulk loads, queries) and SQLite release
-        # the GIL, so the store loads while SHACL validates, and the search index and tables are
-        # written while the dumps are (the largest steps, in pairs, on two cores). Leaving this
-        # block waits for the threads, also when a step fails, before the staging is removed.
-        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="build") as alongside:
+        # Beside the build's own thread: the index and tables in a process forked now, before any
+        # thread is started (it shares the in-memory store), and the store's bulk load in a
+        # thread. Leaving this block stops the one and waits for the other, also when a step
+        # fails, before the staging is removed.
+        memory = OxigraphStore(sources.store)
+        with derived_files(memory, staging, version) as derived, \
+                ThreadPoolExecutor(max_workers=1, thread_name_prefix="build") as alongside:
             loading = alongside.submit(_load_store, staging / STORE_DIR, sources)
             with steps.step("Validating with SHACL") as notes:
                 report = validate_sources(sources, settings.shacl_engine)
                 notes.append(report.summary())
             if not report.conforms:
                 raise InvalidSources(report)
-            manifest = _write_release(staging, sources, report, settings, steps, loading, alongside,
+            manifest = _write_release(staging, sources, report, settings, steps, loading, derived,
                                       version=version, created=created, commit=commit,
                                       dirty=dirty, digest=digest)
         with steps.step(f"Publishing release {version}"):
@@ -245,7 +250,8 @@ def _load_store(path: Path, sources: Sources) -> tuple[OxigraphStore, dict[str, 
 
 def _write_release(
     staging: Path, sources: Sources, report: ValidationReport, settings: Settings, steps: Steps,
-    loading: Future[tuple[OxigraphStore, dict[str, dict[str, Any]]]], alongside: Executor,
+    loading: Future[tuple[OxigraphStore, dict[str, dict[str, Any]]]],
+    derived: Callable[[], tuple[dict[str, int], dict[str, str]]],
     *, version: str, created: datetime, commit: str | None, dirty: bool, digest: str,
 ) -> dict[str, Any]:
     history = list_releases(settings)  # the releases before this one, oldest first
@@ -254,13 +260,9 @@ def _write_release(
         store, graphs = loading.result()  # begun before validation
         notes.append(f"{sum(g['triples'] for g in graphs.values())} triples in {len(graphs)} graphs "
                      "(loaded while validating)")
-    # Statistics, dumps, the index and tables are read from the in-memory store the sources
-    # were parsed into: the same triples (counted above), read several times faster than from disk.
+    # Statistics and dumps are read from the in-memory store the sources were parsed into: the
+    # same triples (counted above), read several times faster than from disk.
     memory = OxigraphStore(sources.store)
-    # For people who search and who read tables, not RDF: two jobs, as the index is mostly Python
-    # and SQLite, the tables mostly queries
-    indexing = alongside.submit(search.write_search_index, memory, staging)
-    tabling = alongside.submit(tables.write_tables, memory, staging, version=version)
 
     with steps.step("Describing the dataset (VoID)") as notes:
         void = void_description(memory, base_iri=settings.base_iri, version=version,
@@ -340,11 +342,11 @@ def _write_release(
         notes.append(f"{len(catalog)} triples")
 
     with steps.step("Indexing names and writing tables") as notes:
-        indexed = indexing.result()  # both begun before the VoID description
-        derived = {search.INDEX_FILE: search.INDEX_MEDIA_TYPE, **tabling.result()}
-        files.update({name: _file_entry(staging / name, media_type) for name, media_type in derived.items()})
-        notes.append(f"search index of {indexed['names']} names, {len(derived) - 1} table files "
-                     "(written while the dumps were)")
+        indexed, table_files = derived()  # begun when the sources had been read
+        written = {search.INDEX_FILE: search.INDEX_MEDIA_TYPE, **table_files}
+        files.update({name: _file_entry(staging / name, media_type) for name, media_type in written.items()})
+        notes.append(f"search index of {indexed['names']} names, {len(table_files)} table files "
+                     "(written by a process of their own)")
 
     with steps.step("Writing checksums and manifest"):
         encodings = {name: {"gzip": _file_entry(staging / f"{name}.gz", MEDIA_TYPES[name])}

@@ -60,7 +60,9 @@ class Sources:
     def triple_count(self, graphs: Iterable[str] | None = None) -> int:
         """Distinct triples in the union of the graphs (default: the knowledge graphs)."""
         names = self.knowledge_graphs if graphs is None else list(graphs)
-        answer = self.store.query("SELECT (COUNT(*) AS ?n) WHERE { SELECT DISTINCT ?s ?p ?o { ?s ?p ?o } }",
+        # One graph holds each triple once: DISTINCT (a hash of every triple) only for a union
+        counted = "?s ?p ?o" if len(names) == 1 else "SELECT DISTINCT ?s ?p ?o { ?s ?p ?o }"
+        answer = self.store.query(f"SELECT (COUNT(*) AS ?n) WHERE {{ {counted} }}",
                                   default_graph=[NamedNode(name) for name in names])
         return int(next(iter(answer))["n"].value)
 
