@@ -31,7 +31,7 @@ from . import response_cache
 from .access_log import QUERY_HASH, query_hash
 from .errors import BadRequest
 from .headers import EVERY_ANSWER, NOSNIFF
-from .negotiation import DOCUMENT_FORMATS, HTML, MAX_CACHED_ACCEPT, by_accept
+from .negotiation import DOCUMENT_FORMATS, HTML, MAX_CACHED_ACCEPT, Format, by_accept
 from .protocol import ProtocolRequest, decode_pairs
 from .publication import EXTENSION, RELEASE_HEADER, Publication, is_conditional
 from .resources import SLUG, description_triples, document_etag, document_headers
@@ -100,8 +100,7 @@ class QuickAnswers:
         etag = answer_etag(snapshot.info.version, ProtocolRequest(query, NO_DATASET, ()), accept)
         # Not kept in the response cache: a lookup costs no more than looking it up
         # (response_cache.not_worth_keeping)
-        return [("Content-Type", fmt.content_type), ("Content-Length", str(len(body))),
-                *answer_headers(etag, snapshot.info), *EVERY_ANSWER, NOSNIFF], body
+        return _headers(fmt, body, answer_headers(etag, snapshot.info)), body
 
     def document(self, environ: dict, path: str) -> Answer | None:
         kind, _, slug = path[len(DOCUMENTS):].partition("/")
@@ -131,11 +130,17 @@ class QuickAnswers:
         except (StoreError, OSError):
             return None
         etag = document_etag(snapshot.info.version, path, fmt)
-        headers: list[Any] = [("Content-Type", fmt.content_type), ("Content-Length", str(len(body))),
-                              *document_headers(iri, path, None, fmt, etag, snapshot.info),
-                              *EVERY_ANSWER, NOSNIFF, (RELEASE_HEADER, snapshot.info.version)]
+        headers = _headers(fmt, body, document_headers(iri, path, None, fmt, etag, snapshot.info),
+                           (RELEASE_HEADER, snapshot.info.version))  # as headers.common_headers adds it
         response_cache.keep_answer(self.cache, key, 200, headers, body)  # as response_cache.keep
         return headers, body
+
+
+def _headers(fmt: Format, body: bytes, about: list[tuple[str, str]], *last: tuple[str, str]) -> list[tuple[str, str]]:
+    """The headers the Flask path sends, in its order: the body's, the answer's own (`about`),
+    then those of headers.common_headers."""
+    return [("Content-Type", fmt.content_type), ("Content-Length", str(len(body))), *about,
+            *EVERY_ANSWER, NOSNIFF, *last]
 
 
 def _parameters(environ: dict) -> Any:
