@@ -21,6 +21,11 @@ def num(value: float | None, digits: int = 1) -> str:
     return "–" if value is None else f"{value:,.{digits}f}"
 
 
+def rate(per_second: float) -> str:
+    """Requests/s: whole numbers, but two significant digits below 10 (a peer's 0.16/s is not 0/s)."""
+    return f"{per_second:,.0f}" if per_second >= 10 else f"{per_second:.2g}"
+
+
 # --- targets -------------------------------------------------------------------------------------
 
 def _cell(run: dict, size: str, kind: str, clients: int, target: str) -> dict:
@@ -50,19 +55,25 @@ def targets(run: dict) -> list[tuple[str, str, str, str]]:
                          verdict(r, 0.8, False, "x"), _overhead(run, size, kind, 4)))
     if "100k" in run.get("endpoint", {}):
         p50 = _cell(run, "100k", "join", 1, "finhealthkg").get("p50_ms")
-        rows.append(("two-hop join at 100k, p50 at 1 client <= 10 ms", num(p50, 2) + " ms",
+        rows.append((f"{TITLES['join']} at 100k, p50 at 1 client <= 10 ms", num(p50, 2) + " ms",
                      verdict(p50, 10, True, " ms"), _overhead(run, "100k", "join", 1)))
-        for kind, anchor in (("join", "the join starts from one city's IRI (bench/queries.py), a bound term that "
-                                      "rdflib's pattern ordering evaluates first"),
-                             ("join-all", "no anchor: both stores join every biobank")):
+        # The target is set on the join as the issue's baseline was measured (bench/queries.py:
+        # rdflib's cross product); the other two forms are shown beside it, not hidden.
+        for kind, target, about in (
+                ("join", True, "the city given by its Finnish name, every variable typed: rdflib's static "
+                               "pattern order joins the biobanks with the universities before the patterns "
+                               "that connect them (the issue's baseline: rdflib 7.3 s, pyoxigraph 3.7 ms)"),
+                ("join-iri", False, "another form, not the target's: it starts from the city's IRI, a bound "
+                                    "term rdflib's pattern order evaluates first"),
+                ("join-all", False, "another form, not the target's: no anchor, both stores join every biobank")):
             r = _ratio(run, "100k", kind, 1, "finhealthkg/rdflib-endpoint")
             why = run["endpoint"]["100k"].get("missing", {}).get("rdflib-endpoint", "")
             ours = _cell(run, "100k", kind, 1, "finhealthkg").get("p50_ms")
             peer = _cell(run, "100k", kind, 1, "rdflib-endpoint").get("p50_ms")
             if peer is not None and ours is not None:
-                why = f"p50 {peer:.1f} ms against {ours:.1f} ms; {anchor}"
+                why = f"p50 {peer:.1f} ms against {ours:.1f} ms; {about}"
             rows.append((f"{TITLES[kind]} at 100k: >= 100x rdflib-endpoint (requests/s, 1 client)", num(r, 1) + "x",
-                         verdict(r, 100, False, "x"), why))
+                         verdict(r, 100, False, "x") if target else "for comparison", why))
     startup = run.get("startup", {})
     one_m = startup.get("1M", {}).get("median_s")
     rows.append(("start-up at 1M <= 1 s", num(one_m, 2) + " s", verdict(one_m, 1.0, True, " s"), _peers_startup(run)))
@@ -198,7 +209,7 @@ def endpoint_tables(size: str, found: dict, plan: str) -> list[str]:
             cells = []
             for name in names:
                 cell = row.get(name, row.get("note") and {"note": row["note"]} or {})
-                cells.append(f"{cell['rps']:,.0f}/s, {num(cell['p50_ms'], 2)} / {num(cell['p95_ms'], 2)}"
+                cells.append(f"{rate(cell['rps'])}/s, {num(cell['p50_ms'], 2)} / {num(cell['p95_ms'], 2)}"
                              + (f", {cell['errors']} errors" if cell.get("errors") else "")
                              + (f", {cell['cache_hits']} from its cache" if cell.get("cache_hits") else "")
                              if "rps" in cell else cell.get("note", "–"))
@@ -225,7 +236,7 @@ def endpoint_tables(size: str, found: dict, plan: str) -> list[str]:
                   "| variant | requests/s | p50 ms | p95 ms | from its cache |", "|---|---:|---:|---:|---:|"]
         for name, cell in conditional.items():
             if isinstance(cell, dict):
-                lines.append(f"| {name} | {cell['rps']:,.0f} | {num(cell['p50_ms'], 2)} | {num(cell['p95_ms'], 2)} | "
+                lines.append(f"| {name} | {rate(cell['rps'])} | {num(cell['p50_ms'], 2)} | {num(cell['p95_ms'], 2)} | "
                              f"{cell.get('cache_hits', 0)} of {cell['requests']} |")
     memory = found.get("memory", {})
     if memory:
