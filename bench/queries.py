@@ -127,7 +127,8 @@ def workload(store: pyoxigraph.Store) -> Workload:
   ?b a fhkg:Biobank ; fhkg:ownedBy ?u . ?u org:classification {UNIVERSITY} ; schema:location ?c .
   ?c skos:prefLabel ?name FILTER (lang(?name) = "fi") }}"""), POOL)
     if not biobanks or not cities or not city_names:
-        raise ValueError("the release holds no biobanks with a location: not a generated graph?")
+        raise ValueError("the release holds no biobanks with a location and a university owner: "
+                         "not a generated graph?")
     limits = [10 + i for i in range(POOL)]
     return Workload(
         texts={

@@ -60,6 +60,13 @@ def cli(*args: str, cwd: Path | None = None, timeout: float = 120,
                           timeout=timeout, check=False, env={**os.environ, **(env or {})})
 
 
+def generate_graph(out: Path, triples: int, seed: int, *extra: str) -> subprocess.CompletedProcess:
+    """Run bench/generate.py: a project root at `out` with a synthetic graph of `triples` triples."""
+    return subprocess.run([sys.executable, str(REPO / "bench" / "generate.py"), "--triples", str(triples),
+                           "--seed", str(seed), "--out", str(out), *extra],
+                          capture_output=True, text=True, timeout=120, check=False)
+
+
 @pytest.fixture
 def project(tmp_path: Path) -> Settings:
     """Settings for a fresh copy of the sources with its own releases directory."""

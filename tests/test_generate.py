@@ -11,7 +11,7 @@ from pathlib import Path
 import pyoxigraph
 import pytest
 
-from conftest import REPO, cli
+from conftest import REPO, cli, generate_graph
 
 GENERATOR = REPO / "bench" / "generate.py"
 TARGET = 10_000
@@ -19,8 +19,7 @@ SEED = 11
 
 
 def generate(out: Path, triples: int = TARGET, seed: int = SEED, *extra: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(GENERATOR), "--triples", str(triples), "--seed", str(seed),
-                           "--out", str(out), *extra], capture_output=True, text=True, timeout=120, check=False)
+    return generate_graph(out, triples, seed, *extra)
 
 
 def knowledge_triples(root: Path) -> int:

@@ -7,12 +7,10 @@ from __future__ import annotations
 
 import random
 import statistics
-import subprocess
-import sys
 import time
 import unicodedata
 
-from conftest import REPO
+from conftest import generate_graph
 from finhealthkg.namespaces import DATA_GRAPH, ONTOLOGY_GRAPH
 from finhealthkg.search import SearchIndex
 from finhealthkg.search.index import write_search_index
@@ -29,8 +27,8 @@ def plain(text: str) -> str:
 
 def test_index_of_a_generated_graph_finds_names_fast(tmp_path):
     project = tmp_path / "kg"
-    subprocess.run([sys.executable, str(REPO / "bench" / "generate.py"), "--triples", str(TRIPLES), "--seed", "7",
-                    "--out", str(project)], check=True, capture_output=True, timeout=120)
+    made = generate_graph(project, TRIPLES, 7)
+    assert made.returncode == 0, made.stderr
     loads = [(f, str(ONTOLOGY_GRAPH)) for f in sorted((project / "ontology").glob("*.ttl"))]
     loads += [(f, str(DATA_GRAPH)) for f in sorted((project / "data").glob("*.ttl")) if f.name != "catalog.ttl"]
     store = OxigraphStore.create(tmp_path / "store", loads)
