@@ -155,6 +155,7 @@ def _publish(settings: Settings, sources: Sources, steps: Steps, digest: str) ->
     staging = settings.releases / f"{STAGING_PREFIX}{version}"
     final = settings.releases / version
     staging.mkdir()
+    loading: Future[tuple[OxigraphStore, dict[str, dict[str, Any]]]] | None = None
     try:
         # Beside the build's own thread: the index and tables in a process forked now, before any
         # thread is started (it shares the in-memory store), and the store's bulk load in a
@@ -176,6 +177,7 @@ def _publish(settings: Settings, sources: Sources, steps: Steps, digest: str) ->
             os.rename(staging, final)
             fsync_directory(settings.releases)
     except BaseException:
+        _close_loaded(loading)
         shutil.rmtree(staging, ignore_errors=True)  # a killed build is cleaned next time
         raise
     with steps.step("Checking it as a server will"):
@@ -234,6 +236,15 @@ def _load_store(path: Path, sources: Sources) -> tuple[OxigraphStore, dict[str, 
     parts = [(ONTOLOGY_GRAPH, sources.files["ontology"]), (DATA_GRAPH, sources.files["data"]),
              (SHAPES_GRAPH, sources.files["shapes"])]
     store = OxigraphStore.create(path, [(file, str(graph)) for graph, files in parts for file in files])
+    try:
+        return store, _load_named_graphs(store, sources, parts)
+    except BaseException:
+        store.close()  # before the failed build removes the staging directory (_close_loaded)
+        raise
+
+
+def _load_named_graphs(store: OxigraphStore, sources: Sources,
+                       parts: list[tuple[URIRef, list[Path]]]) -> dict[str, dict[str, Any]]:
     for file in sources.files["graphs"]:
         store.load_dataset(file)
     graphs = {}
@@ -245,7 +256,15 @@ def _load_store(path: Path, sources: Sources) -> tuple[OxigraphStore, dict[str, 
             raise ReleaseError(f"the store on disk holds {count} triples in <{name}>, the sources {read}")
         key = name.rsplit("/", 1)[-1] if name.startswith(str(GRAPH)) else name
         graphs[key] = {"iri": name, "triples": count}
-    return store, graphs
+    return graphs
+
+
+def _close_loaded(loading: Future[tuple[OxigraphStore, dict[str, dict[str, Any]]]] | None) -> None:
+    """Close the store a failed build loaded before its staging directory is removed: an open
+    RocksDB keeps writing into it (flushes, a new MANIFEST), files that would outlive the removal.
+    The executor has already waited for the load."""
+    if loading is not None and loading.done() and not loading.cancelled() and loading.exception() is None:
+        loading.result()[0].close()
 
 
 def _write_release(
