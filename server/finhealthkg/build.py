@@ -80,6 +80,7 @@ from .terms import to_rdflib
 from .validate import ValidationReport, validate_sources
 
 STAGING_PREFIX = ".staging-"
+Loaded = tuple[OxigraphStore, dict[str, dict[str, Any]]]  # the store on disk, its graphs' counts
 LOCK_FILE = ".build.lock"
 MEDIA_TYPES = {
     "dataset.ttl": "text/turtle",
@@ -155,7 +156,7 @@ def _publish(settings: Settings, sources: Sources, steps: Steps, digest: str) ->
     staging = settings.releases / f"{STAGING_PREFIX}{version}"
     final = settings.releases / version
     staging.mkdir()
-    loading: Future[tuple[OxigraphStore, dict[str, dict[str, Any]]]] | None = None
+    loading: Future[Loaded] | None = None
     try:
         # Beside the build's own thread: the index and tables in a process forked now, before any
         # thread is started (it shares the in-memory store), and the store's bulk load in a
@@ -231,7 +232,7 @@ def _hint(error: OSError) -> str:
     return ""
 
 
-def _load_store(path: Path, sources: Sources) -> tuple[OxigraphStore, dict[str, dict[str, Any]]]:
+def _load_store(path: Path, sources: Sources) -> Loaded:
     """The release's store on disk, each source file in its graph, and its graphs' counts."""
     parts = [(ONTOLOGY_GRAPH, sources.files["ontology"]), (DATA_GRAPH, sources.files["data"]),
              (SHAPES_GRAPH, sources.files["shapes"])]
@@ -259,7 +260,7 @@ def _load_named_graphs(store: OxigraphStore, sources: Sources,
     return graphs
 
 
-def _close_loaded(loading: Future[tuple[OxigraphStore, dict[str, dict[str, Any]]]] | None) -> None:
+def _close_loaded(loading: Future[Loaded] | None) -> None:
     """Close the store a failed build loaded before its staging directory is removed: an open
     RocksDB keeps writing into it (flushes, a new MANIFEST), files that would outlive the removal.
     The executor has already waited for the load."""
@@ -269,7 +270,7 @@ def _close_loaded(loading: Future[tuple[OxigraphStore, dict[str, dict[str, Any]]
 
 def _write_release(
     staging: Path, sources: Sources, report: ValidationReport, settings: Settings, steps: Steps,
-    loading: Future[tuple[OxigraphStore, dict[str, dict[str, Any]]]],
+    loading: Future[Loaded],
     derived: Callable[[], tuple[dict[str, int], dict[str, str]]],
     *, version: str, created: datetime, commit: str | None, dirty: bool, digest: str,
 ) -> dict[str, Any]:
