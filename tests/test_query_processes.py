@@ -1,50 +1,186 @@
-"""The query processes behind /sparql (executor.py, query_process.py): what they answer, that
+"""The query processes behind /sparql (query/pool.py, query/process.py, query/sandbox.py): what
+they answer and how it is bounded, that the kernel confines them (no network, memory, CPU), that
 they start light, and that none outlives the server process that started it."""
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import signal
+import socket
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 
 import pytest
 from rdflib.namespace import DCTERMS, FOAF, OWL, PROV, RDF, RDFS, SH, SKOS, TIME, XSD
 
 from conftest import alive
-from finhealthkg.executor import Job, QueryFailed, QueryPool
 from finhealthkg.namespaces import DATASET_GRAPHS
 from finhealthkg.prefixes import PREFIXES
+from finhealthkg.query.pool import QueryFailed, QueryPool, QueryStopped
+from finhealthkg.query.process import Job
 
 GRAPHS = tuple(str(g) for g in DATASET_GRAPHS)
 
 
-def job(query: str, fmt: str = "json") -> Job:
-    return Job(query=query, default_graphs=GRAPHS, named_graphs=None, base_iri=None, format=fmt, row_limit=3)
+FORMATS = {"solutions": "json", "boolean": "json", "graph": "turtle"}
+MiB = 2**20
+
+
+def job(query: str, formats: dict | None = None, row_limit: int = 3, max_bytes: int = 64 * MiB) -> Job:
+    return Job(query=query, default_graphs=GRAPHS, named_graphs=None, base_iri=None,
+               formats=formats or FORMATS, row_limit=row_limit, max_bytes=max_bytes, cpu_seconds=30)
 
 
 @pytest.fixture(scope="module")
 def pool(release):
-    pool = QueryPool(release.store_path, size=2, timeout=10)
+    pool = QueryPool(release.store_path, size=2, timeout=10, memory=1024 * MiB, keep_memory=256 * MiB)
     yield pool
     pool.close()
 
 
 def test_a_pool_answers_caps_rows_and_reports_failures(pool):
     answer = pool.run(job("SELECT ?s WHERE { ?s a ?type }"))
-    assert answer.truncated and answer.body.count(b'"type":"uri"') == 3
-    turtle = pool.run(job("CONSTRUCT { ?s a ?t } WHERE { ?s a ?t } LIMIT 1", "turtle")).body
-    assert b"@prefix fhkg:" in turtle or b"PREFIX fhkg:" in turtle  # the project's prefixes
+    assert answer.form == "solutions" and answer.cut == "rows" and answer.body.count(b'"type":"uri"') == 3
+    turtle = pool.run(job("CONSTRUCT { ?s a ?t } WHERE { ?s a ?t } LIMIT 1"))
+    assert turtle.form == "graph" and (b"@prefix fhkg:" in turtle.body or b"PREFIX fhkg:" in turtle.body)
     with pytest.raises(QueryFailed, match="does not parse"):
         pool.run(job("SELECT WHERE {"))
+
+
+def test_the_form_comes_from_the_engine_and_a_form_without_a_format_is_named(pool):
+    """The query process, not a parse in the web worker, says what the query answers."""
+    answered = pool.run(job("ASK { ?s ?p ?o }", {"solutions": "csv", "boolean": None, "graph": "turtle"}))
+    assert (answered.form, answered.format, answered.body) == ("boolean", None, b"")
+
+
+def test_construct_and_describe_are_cut_at_the_row_limit(pool):
+    for query in ("CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }", "DESCRIBE ?s WHERE { ?s a ?t }"):
+        answered = pool.run(job(query, {**FORMATS, "graph": "ntriples"}, row_limit=5))
+        assert answered.cut == "rows" and answered.body.count(b" .\n") == 5, answered.body[:300]
+
+
+def test_an_answer_is_cut_at_the_byte_limit_at_a_row_end(pool):
+    answered = pool.run(job("SELECT ?s ?p ?o WHERE { ?s ?p ?o }", row_limit=100_000, max_bytes=4096))
+    assert answered.cut == "bytes" and len(answered.body) <= 4096
+    assert json.loads(answered.body)["results"]["bindings"], "whole rows, in a valid document"
+    graph = pool.run(job("CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }", {**FORMATS, "graph": "ntriples"},
+                         row_limit=100_000, max_bytes=4096))
+    assert graph.cut == "bytes" and 0 < len(graph.body) <= 4096 and graph.body.endswith(b" .\n")
+
+
+def test_a_literal_larger_than_16_mib_is_answered(pool):
+    """Answers are written row by row, never read back (pyoxigraph's reader stops at 16 MiB)."""
+    query = 'SELECT (STRLEN(?b) AS ?n) ?b WHERE { BIND("0123456789abcdef" AS ?a0) ' + "".join(
+        f"BIND(CONCAT(?a{i}, ?a{i}) AS ?a{i + 1}) " for i in range(20)) + "BIND(?a20 AS ?b) }"
+    answered = pool.run(job(query, row_limit=10))
+    row = json.loads(answered.body)["results"]["bindings"][0]
+    assert row["n"]["value"] == str(16 * 2**20) and len(row["b"]["value"]) == 16 * 2**20
+
+
+def test_the_query_process_itself_cannot_connect(pool, release):
+    """Past every check: a SERVICE query handed straight to a query process makes no connection,
+    whatever the engine does with it; the kernel refuses the socket."""
+    with Listener() as listener:
+        for service in (f"SERVICE <{listener.url}/sparql>", f"SERVICE SILENT <{listener.url}/sparql>"):
+            try:
+                pool.run(job(f"SELECT * WHERE {{ {service} {{ ?s ?p ?o }} }}"))
+            except QueryFailed as failed:
+                assert failed.kind == "service", failed
+        with pytest.raises(QueryFailed) as failed:  # a name lookup is a network request too
+            pool.run(job("SELECT * WHERE { SERVICE <http://example.org/sparql> { ?s ?p ?o } }"))
+        assert failed.value.kind == "service"
+        time.sleep(0.3)
+        assert listener.count == 0, f"{listener.count} connection(s) from a query process"
+
+
+def test_a_query_process_is_confined_by_the_kernel(pool):
+    pid = next(iter(pool._workers)).process.pid
+    status = open(f"/proc/{pid}/status").read()
+    assert "Seccomp:\t2" in status, "seccomp filter mode"
+    limits = open(f"/proc/{pid}/limits").read()
+    assert re.search(r"Max address space\s+1073741824\s+1073741824", limits), limits
+
+
+def test_a_query_past_its_memory_limit_ends_its_process_and_the_pool_goes_on(release):
+    pool = QueryPool(release.store_path, size=1, timeout=60, memory=768 * MiB)
+    try:
+        doubling = 'SELECT (STRLEN(?a40) AS ?n) WHERE { BIND("0123456789abcdef" AS ?a0) ' + "".join(
+            f"BIND(CONCAT(?a{i}, ?a{i}) AS ?a{i + 1}) " for i in range(40)) + "}"
+        started = time.monotonic()
+        with pytest.raises((QueryStopped, QueryFailed)) as stopped:
+            pool.run(job(doubling))
+        assert "memory" in str(stopped.value), stopped.value
+        assert time.monotonic() - started < 30
+        assert pool.run(job("ASK { ?s ?p ?o }")).body == b'{"head":{},"boolean":true}'
+    finally:
+        pool.close()
+
+
+def test_a_process_that_grew_is_replaced_after_its_answer(release):
+    pool = QueryPool(release.store_path, size=1, timeout=60, memory=1024 * MiB, keep_memory=64 * MiB)
+    try:
+        before = next(iter(pool._workers)).process.pid
+        pool.run(job('SELECT (STRLEN(?b) AS ?n) WHERE { BIND("0123456789abcdef" AS ?a0) ' + "".join(
+            f"BIND(CONCAT(?a{i}, ?a{i}) AS ?a{i + 1}) " for i in range(23)) + "BIND(?a23 AS ?b) }"))
+        deadline = time.monotonic() + 10
+        while not (pool._workers and next(iter(pool._workers)).process.pid != before) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert next(iter(pool._workers)).process.pid != before and not alive(before)
+    finally:
+        pool.close()
+
+
+def test_the_kernel_ends_a_query_process_past_its_cpu_backstop(release):
+    """If the server failed to stop it, the kernel's RLIMIT_CPU would (SIGXCPU)."""
+    pool = QueryPool(release.store_path, size=1, timeout=60)
+    try:
+        endless = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
+        short = Job(endless, GRAPHS, None, None, FORMATS, 3, MiB, cpu_seconds=1)
+        with pytest.raises(QueryStopped, match="CPU"):
+            pool.run(short)
+    finally:
+        pool.close()
+
+
+class Listener:
+    """A TCP server on 127.0.0.1 that counts the connections it accepts."""
+
+    def __init__(self) -> None:
+        self.socket = socket.create_server(("127.0.0.1", 0))
+        self.socket.settimeout(0.1)
+        self.url = f"http://127.0.0.1:{self.socket.getsockname()[1]}"
+        self.count = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+
+    def __enter__(self) -> Listener:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self.socket.close()
+
+    def _accept(self) -> None:
+        while not self._stop.is_set():
+            try:
+                connection, _ = self.socket.accept()
+            except TimeoutError:
+                continue
+            self.count += 1
+            connection.close()
 
 
 def test_a_query_process_imports_neither_rdflib_nor_the_web_app():
     """Start-up: each server process starts its own; a light one answers within a moment."""
     shown = subprocess.run(
-        [sys.executable, "-c", "import sys, finhealthkg.query_process; print(' '.join(sys.modules))"],
+        [sys.executable, "-c", "import sys, finhealthkg.query.process; print(' '.join(sys.modules))"],
         capture_output=True, text=True, check=True).stdout.split()
     heavy = sorted({name.split(".")[0] for name in shown} & {"rdflib", "flask", "pyshacl", "requests", "gunicorn"})
     assert heavy == [], f"a query process imports {heavy}"
@@ -60,7 +196,7 @@ def test_query_processes_end_when_their_server_process_is_killed(release, tmp_pa
     """A worker killed with SIGKILL (gunicorn's timeout, the OOM killer) leaves no query process behind."""
     script = textwrap.dedent(f"""
         import sys, time
-        from finhealthkg.executor import QueryPool
+        from finhealthkg.query.pool import QueryPool
         pool = QueryPool({str(release.store_path)!r}, size=2, timeout=10)
         print(" ".join(str(w.process.pid) for w in pool._workers), flush=True)
         time.sleep(60)

@@ -149,7 +149,16 @@ def _parser() -> argparse.ArgumentParser:
                        help="processes per worker that run public queries on the embedded store "
                             "(default: one per thread)")
     serve.add_argument("--query-timeout", type=int, default=None, help="seconds a query may run (default 30)")
-    serve.add_argument("--row-limit", type=int, default=None, help="rows of a SELECT answer (default 100000)")
+    serve.add_argument("--row-limit", type=int, default=None,
+                       help="rows of a SELECT answer, triples of a CONSTRUCT/DESCRIBE answer (default 100000)")
+    serve.add_argument("--max-answer-bytes", type=int, default=None,
+                       help="bytes of any answer; a longer one is cut at a row's end and says so (default 67108864)")
+    serve.add_argument("--query-memory", type=int, default=None,
+                       help="MiB of memory (address space) a query process may use (default 1024)")
+    serve.add_argument("--heavy-queries", type=int, default=None,
+                       help="queries running longer than 0.1 s at once, per server (default: one per CPU)")
+    serve.add_argument("--heavy-per-client", type=int, default=None,
+                       help="such queries at once per client address (default 1)")
     serve.add_argument("--max-body-bytes", type=int, default=None,
                        help="largest request body accepted; larger ones get 413 (default 1048576)")
     serve.add_argument("--proxy-hops", type=int, default=None,
@@ -184,7 +193,8 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     serve(_store_settings(args, settings).with_overrides(
         host=args.host, port=args.port, workers=args.workers, threads=args.threads, proxy_hops=args.proxy_hops,
         query_processes=args.query_processes,
-        query_timeout=args.query_timeout, row_limit=args.row_limit,
+        query_timeout=args.query_timeout, row_limit=args.row_limit, max_answer_bytes=args.max_answer_bytes,
+        query_memory=args.query_memory, heavy_queries=args.heavy_queries, heavy_per_client=args.heavy_per_client,
         max_body_bytes=args.max_body_bytes))
     return EXIT_OK
 

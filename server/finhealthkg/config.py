@@ -36,7 +36,12 @@ class Settings:
     max_body_bytes: int = 1024 * 1024  # larger request bodies get 413
     proxy_hops: int = 0  # reverse proxies in front whose X-Forwarded-* headers are trusted
     query_timeout: int = 30  # seconds a public query may run
-    row_limit: int = 100_000  # rows of a SELECT answer; beyond it the answer is cut, and says so
+    row_limit: int = 100_000  # rows of a SELECT answer, triples of a CONSTRUCT/DESCRIBE; beyond it the answer is cut
+    max_answer_bytes: int = 64 * 2**20  # bytes of any answer; beyond it the answer is cut at a row, and says so
+    query_memory: int = 1024  # MiB of address space a query process may have (RLIMIT_AS)
+    heavy_queries: int = field(default_factory=lambda: os.cpu_count() or 1)  # long queries at once, per server
+    heavy_per_client: int = 1  # long queries at once per client address
+    run_dir: Path | None = None  # what the worker processes of one server share (heavy-query slots)
     # An external SPARQL 1.1 store instead of the embedded one (see stores/sparql.py)
     store_url: str | None = None  # its query endpoint
     store_update_url: str | None = None  # its update endpoint (default: store_url)

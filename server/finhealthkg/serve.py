@@ -15,7 +15,9 @@ import multiprocessing
 import os
 import socket
 import sys
+import tempfile
 from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
 
 from gunicorn.app.base import BaseApplication
 from gunicorn.workers.gthread import ThreadWorker
@@ -108,10 +110,26 @@ def _served_version(settings: Settings) -> str:
 
 
 def _open_and_tell(settings: Settings) -> str:
-    return Publication.open(settings).now.info.version
+    """The version served; a query process must start and answer, confined (query/sandbox.py),
+    or the server does not start: it never runs public queries unconfined."""
+    snapshot = Publication.open(settings).now
+    if snapshot.pool is not None:
+        try:
+            list(snapshot.select("SELECT * {}", 1))
+        except Exception as error:  # noqa: BLE001 - any failure means no query process can run
+            raise SystemExit(f"a confined query process cannot start here ({error}); is libseccomp2 "
+                             "installed (apt-get install libseccomp2)?") from None
+        finally:
+            snapshot.retire()
+    return snapshot.info.version
 
 
 def serve(settings: Settings) -> None:
+    with tempfile.TemporaryDirectory(prefix="finhealthkg-run-") as run_dir:
+        _serve(settings.with_overrides(run_dir=settings.run_dir or Path(run_dir)))
+
+
+def _serve(settings: Settings) -> None:
     version = _served_version(settings)
     where = f"the store {redact(settings.store_url)}" if settings.store_url else "the embedded store"
     print(f"Serving release {version} from {where} on http://{settings.host}:{settings.port}/ "

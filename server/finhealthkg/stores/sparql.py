@@ -26,7 +26,6 @@ from SPARQLWrapper import POST, URLENCODED, SPARQLWrapper
 from SPARQLWrapper.SPARQLExceptions import SPARQLWrapperException
 
 from ..namespaces import DATASET_GRAPHS, GRAPH
-from ..query_policy import decode_escapes
 from .base import Answer, QueryDataset, QueryTimeout, StoreError, StoreRejected, redact  # noqa: F401 - re-exported
 
 POINTER_GRAPH = str(GRAPH) + "releases"  # which release is current; never rewritten
@@ -355,3 +354,15 @@ def connection_from(settings) -> Connection:  # noqa: ANN001 - Settings (no impo
     return Connection(query_url=settings.store_url, update_url=settings.store_update_url or settings.store_url,
                       user=settings.store_user, password=password, timeout=float(settings.store_timeout),
                       query_timeout=float(settings.query_timeout))
+
+
+_ESCAPE = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
+
+
+def decode_escapes(text: str) -> str:
+    """SPARQL 1.1 §19.2 (Virtuoso's reading): \\uXXXX and \\UXXXXXXXX are decoded before parsing."""
+    return _ESCAPE.sub(lambda m: _character(m.group(0), int(m.group(1) or m.group(2), 16)), text)
+
+
+def _character(escape: str, code: int) -> str:
+    return chr(code) if code <= 0x10FFFF else escape  # beyond U+10FFFF: no character, left for the store

@@ -71,6 +71,15 @@ class ServiceUnavailable(PublisherError):
     status, title = 503, "Service Unavailable"
 
 
+class ClientClosed(PublisherError):
+    """The client left before its answer; its query was stopped (logged as nginx logs it)."""
+
+    status, title = 499, "Client Closed Request"
+
+    def __init__(self) -> None:
+        super().__init__("the client closed the connection; the query was stopped")
+
+
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(PublisherError)
     def publisher_error(error: PublisherError) -> Response:

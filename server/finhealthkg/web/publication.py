@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import tempfile
 import threading
 import time
 from collections import OrderedDict
@@ -22,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property, lru_cache
+from pathlib import Path
 
 import pyoxigraph
 from flask import Response, current_app, request
@@ -30,8 +32,11 @@ from werkzeug.http import http_date, quote_etag
 
 from ..config import Settings
 from ..describe import ReleaseInfo, release_info
-from ..executor import Job, QueryPool
 from ..namespaces import DATASET_GRAPHS, PREFIXES
+from ..query.admission import Admission
+from ..query.pool import QueryPool
+from ..query.process import Job
+from ..query.sandbox import CPU_MARGIN
 from ..release import (
     CURRENT,
     Release,
@@ -50,6 +55,8 @@ EXTENSION = "finhealthkg"
 RELEASE_HEADER = "FinHealthKG-Release"  # on every answer: the release it comes from
 CACHE_CONTROL = "public, max-age=300"  # a release never changes: its answers may be kept
 FOLLOW_SECONDS = {"local": 1.0, "remote": 5.0}
+KEEP_MEMORY = 256 * 2**20  # bytes: a query process holding more after a query is replaced
+RETRY_AFTER = 10  # seconds a client waits after a long query of its was refused a slot
 PAST_SNAPSHOTS = 4  # past releases kept open per server process; the least recently asked is closed
 VERSION = re.compile(r"[0-9A-Za-z][0-9A-Za-z.\-]{0,80}")  # what a release name can be (release._new_version)
 
@@ -63,15 +70,17 @@ class Snapshot:
     release: Release | None  # the local release directory (downloads); None if not on disk
     graphs: tuple[str, ...]
     cache: dict[str, object] = field(default_factory=dict)  # per-release derived answers
-    query_processes: int = 0  # >0: public queries run in a QueryPool over the release's store
-    query_timeout: float = 30.0
+    settings: Settings | None = None  # with it, public queries run in a QueryPool over the release's store
+    admission: Admission | None = None
 
     @cached_property
     def pool(self) -> QueryPool | None:
-        """Killable query processes for public queries (embedded store only), started on first use."""
-        if self.release is None or self.query_processes < 1 or not isinstance(self.store, OxigraphStore):
+        """Confined, killable query processes for public queries (embedded store only), started on first use."""
+        s = self.settings
+        if self.release is None or s is None or not isinstance(self.store, OxigraphStore):
             return None
-        return QueryPool(self.release.store_path, self.query_processes, self.query_timeout)
+        return QueryPool(self.release.store_path, s.query_processes or s.threads, float(s.query_timeout),
+                         memory=s.query_memory * 2**20, keep_memory=KEEP_MEMORY, admission=self.admission)
 
     def retire(self) -> None:
         """Another release is served now: stop this one's query processes when they are done."""
@@ -88,8 +97,11 @@ class Snapshot:
         where public queries run: in a query process with the time limit, or by the external store."""
         if self.pool is None:
             return self.store.query(sparql)  # type: ignore[return-value]
-        outcome = self.pool.run(Job(sparql, tuple(str(g) for g in DATASET_GRAPHS), None, None, "json", row_limit))
-        return pyoxigraph.parse_query_results(outcome.body, format=pyoxigraph.QueryResultsFormat.JSON)
+        s = self.settings
+        job = Job(sparql, tuple(str(g) for g in DATASET_GRAPHS), None, None, {"solutions": "json"}, row_limit,
+                  s.max_answer_bytes if s else 64 * 2**20, float(s.query_timeout if s else 30) + CPU_MARGIN)
+        answered = self.pool.run(job)
+        return pyoxigraph.parse_query_results(answered.body, format=pyoxigraph.QueryResultsFormat.JSON)
 
     def memo(self, key: str, compute):  # noqa: ANN001, ANN201 - any value
         if key not in self.cache:
@@ -275,8 +287,20 @@ def _remote_follower(settings: Settings) -> Follower:
 def _snapshot(settings: Settings, store: Store, release: Release | None) -> Snapshot:
     info = release_info(store, settings.base_iri)
     return Snapshot(store=store, info=info, release=release, graphs=tuple(store.graph_names()),
-                    query_processes=settings.query_processes or settings.threads,
-                    query_timeout=float(settings.query_timeout))
+                    settings=settings, admission=_admission(settings))
+
+
+_ADMISSIONS: dict[Path, Admission] = {}
+
+
+def _admission(settings: Settings) -> Admission:
+    """The heavy-query slots of this server: in its run directory, shared by its worker processes
+    (serve.py makes one); a private one for an app made without a server (tests, scripts)."""
+    directory = settings.run_dir or Path(tempfile.gettempdir()) / f"finhealthkg-{os.getpid()}"
+    if directory not in _ADMISSIONS:
+        _ADMISSIONS[directory] = Admission(directory, settings.heavy_queries, settings.heavy_per_client,
+                                           RETRY_AFTER)
+    return _ADMISSIONS[directory]
 
 
 def publication() -> Publication:

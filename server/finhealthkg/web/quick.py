@@ -1,8 +1,6 @@
-"""A short way through for the two commonest requests: GET /sparql?query=<point lookup> and
-GET /doc/<kind>/<slug> in an RDF format.
+"""A short way through for the commonest request: GET /doc/<kind>/<slug> in an RDF format.
 
-A point lookup (query_cost.py: the triples of one IRI) costs the store about a quarter of a
-millisecond, a description a few; Flask's request context, routing, hooks and werkzeug's
+A description costs the store a few milliseconds; Flask's request context, routing, hooks and werkzeug's
 response objects cost about half a millisecond more (bench/RESULTS.md). This WSGI middleware
 answers such a request itself, with the bytes and headers the Flask path gives: the same
 policy check, negotiation, queries, serialisers, header values and response cache, taken from
@@ -20,30 +18,22 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-import pyoxigraph
 from flask import Flask
 
 from ..namespaces import KINDS
-from ..query_cost import point_lookup_form
-from ..query_policy import QueryRefused, UpdateRefused, check_query
-from ..stores import QueryDataset, StoreError
+from ..stores import StoreError
 from . import response_cache
-from .access_log import QUERY_HASH, query_hash
 from .errors import BadRequest
 from .headers import EVERY_ANSWER, NOSNIFF
 from .negotiation import DOCUMENT_FORMATS, HTML, MAX_CACHED_ACCEPT, Format, by_accept
-from .protocol import ProtocolRequest, decode_pairs
+from .protocol import decode_pairs
 from .publication import EXTENSION, RELEASE_HEADER, Publication, is_conditional
 from .resources import SLUG, description_triples, document_etag, document_headers
-from .serialize import answer_bytes, triples_bytes
-from .sparql import OFFERS, answer_etag, answer_headers
+from .serialize import triples_bytes
 
 WSGIApp = Callable[[dict, Callable], Iterable[bytes]]
 Answer = tuple[list[tuple[str, str]], bytes]  # headers, body of a 200
-ENDPOINT = "/sparql"
 DOCUMENTS = "/doc/"
-FORMS = {"SELECT": pyoxigraph.QuerySolutions, "ASK": pyoxigraph.QueryBoolean}
-NO_DATASET = QueryDataset(default_graphs=(), named_graphs=())
 
 
 class QuickAnswers:
@@ -67,40 +57,9 @@ class QuickAnswers:
         if environ.get("REQUEST_METHOD") != "GET" or is_conditional(environ):
             return None
         path = environ.get("PATH_INFO", "")
-        if path == ENDPOINT:
-            return self.lookup(environ)
         if path.startswith(DOCUMENTS):
             return self.document(environ, path)
         return None
-
-    def lookup(self, environ: dict) -> Answer | None:
-        params = _parameters(environ)
-        if params is None or list(params) != ["query"] or len(params.getlist("query")) != 1:
-            return None  # a dataset, a format, a release, an update or two queries: all the app's
-        query = params["query"]
-        form = point_lookup_form(query)
-        accept = environ.get("HTTP_ACCEPT", "")
-        if form is None or len(accept) > MAX_CACHED_ACCEPT:
-            return None
-        fmt = by_accept(OFFERS[FORMS[form]], accept)
-        if fmt is None or fmt is HTML:
-            return None
-        snapshot = self.publication.now  # follows `current`, as the app does
-        settings = self.publication.settings
-        largest = snapshot.release.largest_subject if snapshot.release is not None else None
-        if snapshot.pool is None or largest is None or largest > settings.row_limit:
-            return None  # the app counts the rows (sparql._in_store)
-        base_iri = settings.base_iri + "sparql"
-        try:
-            check_query(query, snapshot.graphs, dataset_given=False, base_iri=base_iri)
-            body = answer_bytes(snapshot.store.query(query, dataset=NO_DATASET, base_iri=base_iri), fmt)
-        except (QueryRefused, UpdateRefused, SyntaxError, StoreError, OSError):
-            return None
-        environ[QUERY_HASH] = query_hash(query)  # for the access log, as access_log._note_query
-        etag = answer_etag(snapshot.info.version, ProtocolRequest(query, NO_DATASET, ()), accept)
-        # Not kept in the response cache: a lookup costs no more than looking it up
-        # (response_cache.not_worth_keeping)
-        return _headers(fmt, body, answer_headers(etag, snapshot.info)), body
 
     def document(self, environ: dict, path: str) -> Answer | None:
         kind, _, slug = path[len(DOCUMENTS):].partition("/")

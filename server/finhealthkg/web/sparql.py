@@ -6,33 +6,34 @@ the same query processes and the same formats as the current one."""
 from __future__ import annotations
 
 import hashlib
-import itertools
 
 import pyoxigraph
 from flask import Blueprint, Response, request
 
+from ..config import Settings
 from ..describe import ReleaseInfo
-from ..executor import Job, QueryFailed, QueryPool
-from ..query_cost import point_lookup_form
-from ..query_policy import QueryRefused, UpdateRefused, check_query, is_update
-from ..results import capped
+from ..query.policy import SERVICE_REFUSED, QueryRefused, UpdateRefused, check_query
+from ..query.pool import Busy, ClientGone, QueryFailed, QueryPool
+from ..query.process import Job
+from ..query.sandbox import CPU_MARGIN
+from ..results import bounded_answer, form_of
 from ..stores import Store
 from ..stores.oxigraph import dataset_graphs
-from . import response_cache
-from .errors import BadRequest, ReadOnly
+from ..stores.sparql import decode_escapes
+from .errors import BadRequest, ClientClosed, NotAcceptable, ReadOnly, ServiceUnavailable
 from .negotiation import BOOLEAN_FORMATS, HTML, RDF_FORMATS, SOLUTION_FORMATS, Format, negotiate
 from .pages import results_page
 from .protocol import READ_ONLY, ProtocolRequest, read_request
 from .publication import RELEASE_HEADER, Snapshot, publication, validators
-from .serialize import answer_bytes
 from .service_description import service_description
 
 blueprint = Blueprint("sparql", __name__)
 ROW_LIMIT_HEADER = "FinHealthKG-Row-Limit"
 # The formats of each query form. HTML comes last: only a client that prefers it (a browser)
 # gets a page, never a default.
-OFFERS = {pyoxigraph.QuerySolutions: (*SOLUTION_FORMATS, HTML), pyoxigraph.QueryBoolean: (*BOOLEAN_FORMATS, HTML),
-          pyoxigraph.QueryTriples: (*RDF_FORMATS, HTML)}
+OFFERS = {"solutions": (*SOLUTION_FORMATS, HTML), "boolean": (*BOOLEAN_FORMATS, HTML), "graph": (*RDF_FORMATS, HTML)}
+_PAGE_WIRE = {"solutions": "json", "boolean": "json", "graph": "ntriples"}  # what a page is made from
+BYTE_LIMIT_HEADER = "FinHealthKG-Byte-Limit"
 
 
 @blueprint.route("/sparql", methods=["GET", "POST"])
@@ -56,85 +57,102 @@ def answer(protocol: ProtocolRequest, snapshot: Snapshot) -> Response:
     etag = answer_etag(snapshot.info.version, protocol, request.headers.get("Accept", ""))
     if request.if_none_match.contains(etag):  # the same question to the same release
         return _cached(Response(status=304), etag, snapshot.info)
-    base_iri = publication().settings.base_iri + "sparql"
+    settings = publication().settings
+    base_iri = settings.base_iri + "sparql"
     try:
-        check_query(protocol.query, snapshot.graphs, dataset_given=protocol.dataset_given,
-                    base_iri=base_iri)
+        check_query(protocol.query, snapshot.graphs, dataset_given=protocol.dataset_given, base_iri=base_iri)
+        if snapshot.pool is None:  # an external store may decode \\u escapes anywhere (SPARQL 1.1 §19.2)
+            check_query(decode_escapes(protocol.query), snapshot.graphs, dataset_given=protocol.dataset_given,
+                        base_iri=base_iri)
     except UpdateRefused:
         raise ReadOnly(READ_ONLY) from None
     except QueryRefused as refused:
         raise BadRequest(str(refused)) from None
-    lookup = point_lookup_form(protocol.query) if snapshot.pool is not None else None
-    if lookup is not None:  # its form is known from its tokens; the store finds any syntax error
-        form = pyoxigraph.QueryBoolean if lookup == "ASK" else pyoxigraph.QuerySolutions
-    else:
-        form = _form(protocol.query, base_iri)
-    fmt = negotiate(OFFERS[form], protocol.format)
-    limit = publication().settings.row_limit
-    if snapshot.pool is not None and lookup is None:  # a killable query process
-        body, truncated = _in_pool(snapshot.pool, protocol, form, fmt, base_iri, limit)
-    else:  # an external store (its connection has the time limit), or a point lookup (query_cost.py)
-        largest = None
-        if lookup is not None:
-            response_cache.not_worth_keeping()
-            largest = snapshot.release.largest_subject if snapshot.release else None
-        body, truncated = _in_store(snapshot.store, protocol, fmt, base_iri, limit, lookup=lookup is not None,
-                                    within_limit=largest is not None and largest <= limit)
+    chosen = {form: _acceptable(offers, protocol.format) for form, offers in OFFERS.items()}
+    if snapshot.pool is not None:
+        form, body, cut = _in_pool(snapshot.pool, protocol, chosen, base_iri, settings)
+    else:  # an external store: its connection has the time limit
+        form, body, cut = _in_store(snapshot.store, protocol, chosen, base_iri, settings)
+    fmt = chosen[form]
+    assert fmt is not None  # a form without a format was refused (406)
+    if fmt is HTML:
+        body = _page(protocol.query, form, body, cut, settings.row_limit)
     response = Response(body, content_type=fmt.content_type)
-    if truncated:  # the answer says it was cut, and where
-        response.headers[ROW_LIMIT_HEADER] = f"{publication().settings.row_limit}; truncated"
+    if cut == "rows":  # the answer says it was cut, and where
+        response.headers[ROW_LIMIT_HEADER] = f"{settings.row_limit}; truncated"
+    elif cut == "bytes":
+        response.headers[BYTE_LIMIT_HEADER] = f"{settings.max_answer_bytes}; truncated"
     return _cached(response, etag, snapshot.info)
 
 
-def _form(query: str, base_iri: str) -> type:
-    """The query's form, from its answer on an empty store: it decides the formats offered, and
-    a syntax error is answered before any store is asked."""
+def _acceptable(offers: tuple[Format, ...], explicit: tuple[str, ...]) -> Format | None:
+    """The format for one form of answer; None when the client accepts none of its formats."""
     try:
-        return type(pyoxigraph.Store().query(query, base_iri=base_iri))
-    except SyntaxError as error:
-        if is_update(query):
-            raise ReadOnly(READ_ONLY) from None
-        raise BadRequest(f"the query does not parse: {error}") from None
+        return negotiate(offers, explicit)
+    except NotAcceptable:
+        return None
 
 
-def _in_pool(pool: QueryPool, protocol: ProtocolRequest, form: type, fmt: Format, base_iri: str,
-             limit: int) -> tuple[bytes | str, bool]:
+def _refuse_format(form: str, explicit: tuple[str, ...]) -> NotAcceptable:
+    offers = OFFERS[form]
+    try:
+        negotiate(offers, explicit)
+    except NotAcceptable as refusal:
+        return refusal
+    return NotAcceptable(offers)
+
+
+def _in_pool(pool: QueryPool, protocol: ProtocolRequest, chosen: dict[str, Format | None], base_iri: str,
+             settings: Settings) -> tuple[str, bytes, str | None]:
+    """(form, body, cut) of the answer, computed in a query process; never here."""
     default, named = dataset_graphs(protocol.dataset)
-    wire = fmt.name if fmt is not HTML else ("json" if form is not pyoxigraph.QueryTriples else "ntriples")
+    wire = {form: None if fmt is None else _wire(form, fmt) for form, fmt in chosen.items()}
+    job = Job(protocol.query or "", default, named, base_iri, wire, settings.row_limit,
+              settings.max_answer_bytes, settings.query_timeout + CPU_MARGIN)
     try:
-        outcome = pool.run(Job(protocol.query or "", default, named, base_iri, wire, limit))
+        answered = pool.run(job, request.remote_addr or "", request.environ.get("gunicorn.socket"))
     except QueryFailed as failed:
+        if failed.kind == "service":  # the engine tried to connect, and the kernel refused
+            raise BadRequest(SERVICE_REFUSED) from None
+        if failed.kind == "memory":
+            raise ServiceUnavailable(str(failed), {"Retry-After": "10"}) from None
         raise BadRequest(str(failed)) from None
-    if fmt is not HTML:
-        return outcome.body, outcome.truncated
-    if wire == "json":
-        answer = pyoxigraph.parse_query_results(outcome.body, format=pyoxigraph.QueryResultsFormat.JSON)
-    else:
-        answer = list(pyoxigraph.parse(outcome.body, format=pyoxigraph.RdfFormat.N_TRIPLES))
-    return results_page(protocol.query or "", answer, truncated=outcome.truncated, limit=limit), outcome.truncated
+    except Busy as busy:
+        raise ServiceUnavailable(str(busy), {"Retry-After": str(busy.retry_after)}) from None
+    except ClientGone:
+        raise ClientClosed() from None
+    if answered.format is None:
+        raise _refuse_format(answered.form, protocol.format)
+    return answered.form, answered.body, answered.cut
 
 
-def _in_store(store: Store, protocol: ProtocolRequest, fmt: Format, base_iri: str,
-              limit: int, *, lookup: bool = False, within_limit: bool = False) -> tuple[bytes | str, bool]:
-    """The answer of the store itself. `lookup` (a point lookup on the embedded store): the
-    query is run again rather than its rows copied under the limit, which costs more; not even
-    that when it is `within_limit` (no subject of the release has more quads than the limit)."""
-    def run() -> object:
-        return store.query(protocol.query or "", dataset=protocol.dataset, base_iri=base_iri)
-
+def _in_store(store: Store, protocol: ProtocolRequest, chosen: dict[str, Format | None], base_iri: str,
+              settings: Settings) -> tuple[str, bytes, str | None]:
+    """(form, body, cut) of the answer of an external store, which runs the query; this process
+    only reads its answer, bounded as a query process bounds it."""
     try:
-        answer = run()
+        answer = store.query(protocol.query or "", dataset=protocol.dataset, base_iri=base_iri)
     except SyntaxError as error:
         raise BadRequest(f"the query does not parse: {error}") from None
-    truncated = False
-    if isinstance(answer, pyoxigraph.QuerySolutions) and not within_limit:
-        if lookup and sum(1 for _ in itertools.islice(answer, limit + 1)) <= limit:
-            answer = run()  # within the limit: answered as it comes
-        else:
-            answer, truncated = capped(answer if not lookup else run(), limit)
-    if fmt is HTML:
-        return results_page(protocol.query or "", answer, truncated=truncated, limit=limit), truncated
-    return answer_bytes(answer, fmt), truncated
+    form = form_of(answer)
+    fmt = chosen[form]
+    if fmt is None:
+        raise _refuse_format(form, protocol.format)
+    bounded = bounded_answer(answer, _wire(form, fmt), settings.row_limit, settings.max_answer_bytes)
+    return form, bounded.body, bounded.cut
+
+
+def _wire(form: str, fmt: Format) -> str:
+    """The format an answer is made in: the one asked for, or what its page is made from."""
+    return _PAGE_WIRE[form] if fmt is HTML else fmt.name
+
+
+def _page(query: str, form: str, body: bytes, cut: str | None, limit: int) -> str:
+    if form == "graph":
+        answer: object = list(pyoxigraph.parse(body, format=pyoxigraph.RdfFormat.N_TRIPLES))
+    else:
+        answer = pyoxigraph.parse_query_results(body, format=pyoxigraph.QueryResultsFormat.JSON)
+    return results_page(query, answer, truncated=cut is not None, limit=limit)
 
 
 def answer_etag(version: str, protocol: ProtocolRequest, accept: str) -> str:

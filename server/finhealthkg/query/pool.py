@@ -1,0 +1,258 @@
+"""Public queries on the embedded store run in query processes (process.py) that can be stopped.
+
+pyoxigraph's `Store.query` has no timeout and cannot be interrupted in a thread. So each
+server process keeps a few query processes, confined by the kernel (sandbox.py), each with the
+release's store open read-only. A query goes to an idle one. If it is still running after a
+moment it is heavy and needs slots (admission.py); it runs on at low priority until its
+answer, its time limit or its client's leaving, whichever comes first, and then the process is
+killed (its CPU and memory released at once) and replaced. A process that has grown past
+`keep_memory` after a query is replaced too, so memory a heavy query took is given back.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from multiprocessing.connection import Connection, wait
+from pathlib import Path
+
+from ..stores.base import QueryTimeout, StoreError
+from .admission import HEAVY_AFTER, Admission
+from .process import READY, Answered, Failed, Job
+
+log = logging.getLogger(__name__)
+LOW_PRIORITY = 15
+TICKS = os.sysconf("SC_CLK_TCK")
+START_WAIT = 2.0  # seconds a query waits for a process being replaced; then 503 at once
+# The query process imports this package from where this process did, however it was installed.
+_CHILD_ENV = {**os.environ, "PYTHONPATH": os.pathsep.join(
+    [str(Path(__file__).resolve().parents[2]), *filter(None, [os.environ.get("PYTHONPATH")])])}
+
+
+class QueryFailed(Exception):
+    """The engine refused the query (a syntax or evaluation error, a SERVICE it tried): 400."""
+
+    def __init__(self, message: str, kind: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+class Busy(Exception):
+    """Not run now (no heavy slot, or the client must wait): 503 with Retry-After."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class QueryStopped(StoreError):
+    """The query process ended during the query: past its memory limit, or the kernel's CPU backstop."""
+
+
+class ClientGone(Exception):
+    """The client closed its connection; its query was stopped."""
+
+
+class _Worker:
+    """One query process (process.py) and its end of the pipe."""
+
+    def __init__(self, store_path: Path, memory: int) -> None:
+        ours, theirs = socket.socketpair()
+        # Only the child's end is passed on (close_fds): when this process dies, the pipe closes
+        # and the query process ends by itself.
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", "import sys; from finhealthkg.query.process import main; main(sys.argv[1:])",
+             str(theirs.fileno()), str(store_path), str(memory)],
+            pass_fds=(theirs.fileno(),), env=_CHILD_ENV, stdin=subprocess.DEVNULL)
+        theirs.close()
+        self.connection = Connection(ours.detach())
+
+    def ready(self, timeout: float = 30) -> bool:
+        """Wait until the process has started and opened the store."""
+        try:
+            return self.connection.poll(timeout) and self.connection.recv() == READY
+        except (EOFError, OSError):
+            return False
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        try:
+            self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            log.warning("query process %d did not end within 5 s of SIGKILL", self.process.pid)
+        self.connection.close()
+
+    def cpu_seconds(self) -> float:
+        """CPU time the process has used (user and system), from /proc."""
+        try:
+            with open(f"/proc/{self.process.pid}/stat", "rb") as stat:
+                fields = stat.read().rsplit(b")", 1)[1].split()
+        except OSError:
+            return 0.0
+        return (int(fields[11]) + int(fields[12])) / TICKS
+
+    def priority(self, value: int) -> bool:
+        try:
+            os.setpriority(os.PRIO_PROCESS, self.process.pid, value)
+        except OSError:
+            return False
+        return True
+
+
+class QueryPool:
+    """`size` query processes over one release's store; `run` answers or raises."""
+
+    def __init__(self, store_path: Path, size: int, timeout: float, *, memory: int = 0,
+                 keep_memory: int = 0, admission: Admission | None = None) -> None:
+        self.store_path = store_path
+        self.timeout = timeout
+        self.memory = memory
+        self.keep_memory = keep_memory
+        self.admission = admission
+        self._idle: queue.Queue[_Worker] = queue.Queue()
+        self._closed = False
+        self._lock = threading.Lock()
+        self._workers: set[_Worker] = set()
+        starting = [_Worker(store_path, memory) for _ in range(max(1, size))]
+        for worker in starting:
+            self._admit(worker)
+
+    def run(self, job: Job, address: str = "", client: socket.socket | None = None) -> Answered:
+        """The answer to `job` for the client at `address` (whose connection is `client`, if known)."""
+        admission = self.admission
+        if admission is not None:
+            waiting = admission.waiting(address)
+            if waiting:
+                raise Busy("a query of yours was stopped for want of room for long queries a moment ago; "
+                           f"try again in {waiting} s", waiting)
+        deadline = time.monotonic() + self.timeout
+        try:
+            worker = self._idle.get(timeout=START_WAIT)
+        except queue.Empty:
+            raise Busy("every query process is busy; try again in a moment", 1) from None
+        if client is not None and _gone(client):
+            self._give_back(worker, None)
+            raise ClientGone()
+        answered: Answered | Failed | None = None
+        slots = None
+        try:
+            spent = worker.cpu_seconds()
+            worker.connection.send(job)
+            if not self._light(worker, spent, deadline, client):
+                slots = admission.take_heavy(address) if admission is not None else None
+                if admission is not None and slots is None:
+                    admission.penalize(address)
+                    raise Busy(f"the query runs long, and as many long queries as this server runs at once "
+                               f"(or one of yours) are running; try again in {admission.retry_after} s",
+                               admission.retry_after)
+                worker.priority(LOW_PRIORITY)  # short queries of other clients keep their speed
+                if not _answered_by(worker.connection, deadline - time.monotonic(), client):
+                    if client is not None and _gone(client):
+                        raise ClientGone()
+                    raise QueryTimeout(f"the query ran longer than the limit of {self.timeout:g} s and was stopped")
+            answered = worker.connection.recv()
+        except (EOFError, OSError):
+            raise self._stopped(worker) from None
+        finally:
+            if slots is not None:
+                slots.release()
+            self._give_back(worker, answered)
+        if isinstance(answered, Failed):
+            raise QueryFailed(answered.message, answered.kind)
+        return answered  # type: ignore[return-value]
+
+    def _light(self, worker: _Worker, spent: float, deadline: float, client: socket.socket | None) -> bool:
+        """Whether the query is answered before it has used HEAVY_AFTER seconds of CPU. A query
+        that waited for the CPU (the machine busy) is not heavy for that: only its own CPU counts."""
+        while time.monotonic() < deadline:
+            if _answered_by(worker.connection, min(HEAVY_AFTER, deadline - time.monotonic()), client):
+                return True
+            if client is not None and _gone(client):
+                raise ClientGone()
+            if worker.cpu_seconds() - spent >= HEAVY_AFTER:
+                return False
+        return False
+
+    def close(self) -> None:
+        """Stop the idle processes now, the busy ones when they finish."""
+        self._closed = True
+        while True:
+            try:
+                self._idle.get_nowait().kill()
+            except queue.Empty:
+                break
+
+    def _stopped(self, worker: _Worker) -> QueryStopped:
+        worker.process.wait(timeout=5)
+        code = worker.process.returncode
+        if code == -signal.SIGXCPU:
+            return QueryStopped("the query used more CPU time than a query may and was stopped")
+        if self.memory:
+            return QueryStopped(f"the query process ended (status {code}): the query needed more than the "
+                                f"{self.memory // 2**20} MiB of memory a query may use, or failed; it was not answered")
+        return QueryStopped(f"a query process ended unexpectedly (status {code}); the query was not answered")
+
+    def _add(self) -> None:
+        self._admit(_Worker(self.store_path, self.memory))
+
+    def _admit(self, worker: _Worker) -> None:
+        if not worker.ready():
+            worker.kill()
+            log.error("a query process did not start (status %s)", worker.process.returncode)
+            return
+        with self._lock:
+            self._workers.add(worker)
+        self._idle.put(worker)
+
+    def _give_back(self, worker: _Worker, answered: Answered | Failed | None) -> None:
+        """An idle process again, or a fresh one when this one is stopped, spent or grown."""
+        finished = answered is not None
+        grown = isinstance(answered, Answered) and self.keep_memory and answered.resident > self.keep_memory
+        if self._closed:
+            worker.kill()
+        elif not finished or grown or not worker.priority(0):
+            self._replace(worker)
+        else:
+            self._idle.put(worker)
+
+    def _replace(self, worker: _Worker) -> None:
+        worker.kill()
+        with self._lock:
+            self._workers.discard(worker)
+        if not self._closed:  # a new process takes a moment to start: not on the request's time
+            threading.Thread(target=self._add, daemon=True).start()
+
+
+def _answered_by(connection: Connection, seconds: float, client: socket.socket | None) -> bool:
+    """Whether the process answers within `seconds`; False at once if the client goes away."""
+    end = time.monotonic() + max(0.0, seconds)
+    watched: list = [connection] + ([client] if client is not None else [])
+    while True:
+        left = end - time.monotonic()
+        ready = wait(watched, timeout=max(0.0, left))
+        if connection in ready:
+            return True
+        if client is not None and client in ready:
+            if _gone(client):
+                return False
+            watched = [connection]  # the client sent more (a pipelined request): not gone
+        if left <= 0:
+            return False
+
+
+def _gone(client: socket.socket) -> bool:
+    """Whether the client closed its end (a pipelined request waiting is not leaving)."""
+    try:
+        return client.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+    except (BlockingIOError, InterruptedError):
+        return False
+    except OSError:
+        return True

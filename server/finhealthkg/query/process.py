@@ -1,0 +1,100 @@
+"""A query process (pool.py): confined by the kernel (sandbox.py), the release's store open
+read-only, answering jobs from a pipe.
+
+It is started as a fresh interpreter that runs `main([FD, STORE, MEMORY])`, not through
+multiprocessing's spawn, which imports the parent's main module again (the whole command-line
+tool and web app); this imports pyoxigraph and the serialiser only.
+
+A job names the format wanted for each form of answer; the engine's answer says which form the
+query has, so no one else ever has to parse or run the query to learn it.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from multiprocessing.connection import Connection
+
+import pyoxigraph
+
+from ..results import bounded_answer, form_of
+from . import sandbox
+
+PAGE = os.sysconf("SC_PAGE_SIZE")
+READY = "ready"  # sent once, when the store is open
+
+
+@dataclass(frozen=True)
+class Job:
+    query: str
+    default_graphs: tuple[str, ...]
+    named_graphs: tuple[str, ...] | None  # None: every graph of the store
+    base_iri: str | None
+    formats: dict[str, str | None]  # per form (results.FORMS): the format's name; None: not acceptable
+    row_limit: int
+    max_bytes: int
+    cpu_seconds: float  # the kernel's backstop for this job (sandbox.renew_cpu_limit)
+
+
+@dataclass(frozen=True)
+class Answered:
+    form: str
+    format: str | None  # None: no format the client accepts for this form (406)
+    body: bytes
+    cut: str | None  # results.Bounded.cut
+    resident: int  # bytes of memory the process holds after the answer
+
+
+@dataclass(frozen=True)
+class Failed:
+    message: str
+    kind: str  # "syntax", "evaluation", "service" (the sandbox refused a connection), "memory"
+
+
+def main(argv: list[str]) -> None:
+    """`FD STORE MEMORY`: the inherited socket to the server process, the store's directory,
+    the address-space limit in bytes (0: none)."""
+    sandbox.confine(int(argv[2]))
+    serve_jobs(Connection(int(argv[0])), argv[1])
+
+
+def serve_jobs(connection: Connection, store_path: str) -> None:
+    """Answer jobs until the pipe closes (the server process stopped or died)."""
+    store = pyoxigraph.Store.read_only(store_path)
+    connection.send(READY)  # its start-up is not counted against its first query's CPU
+    while True:
+        try:
+            job = connection.recv()
+        except (EOFError, OSError):
+            return
+        connection.send(answer(store, job))
+
+
+def answer(store: pyoxigraph.Store, job: Job) -> Answered | Failed:
+    sandbox.renew_cpu_limit(job.cpu_seconds)
+    try:
+        result = store.query(
+            job.query, base_iri=job.base_iri,
+            default_graph=[pyoxigraph.NamedNode(g) for g in job.default_graphs],
+            **({"named_graphs": [pyoxigraph.NamedNode(g) for g in job.named_graphs]}
+               if job.named_graphs is not None else {}))
+        form = form_of(result)
+        name = job.formats.get(form)
+        if name is None:
+            return Answered(form, None, b"", None, _resident())
+        bounded = bounded_answer(result, name, job.row_limit, job.max_bytes)
+        return Answered(form, name, bounded.body, bounded.cut, _resident())
+    except SyntaxError as error:
+        return Failed(f"the query does not parse: {error}", "syntax")
+    except MemoryError:
+        return Failed("the query needed more memory than a query may use here", "memory")
+    except Exception as error:  # noqa: BLE001 - an evaluation error goes back to the client
+        message = str(error)
+        if sandbox.is_network_refusal(message):
+            return Failed(message, "service")
+        return Failed(f"the query could not be evaluated: {message}", "evaluation")
+
+
+def _resident() -> int:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * PAGE
