@@ -31,7 +31,6 @@ MAX_BODY = 256 * 1024
 EXTENSION = "finhealthkg.response_cache"
 _HIT = "finhealthkg_cache_hit"
 _KEY = "finhealthkg_cache_key"
-_SKIP = "finhealthkg_cache_skip"
 
 
 def init_app(app: Flask) -> None:
@@ -53,16 +52,10 @@ def lookup() -> Response | None:
     return conditional(response)
 
 
-def not_worth_keeping() -> None:
-    """This answer costs no more to make than to look up (a point lookup): keeping it would only
-    push answers that cost more out of the cache."""
-    g.setdefault(_SKIP, True)
-
-
 def keep(response: Response) -> Response:
     """An after_request hook: keep a cacheable answer as it is finally sent."""
     key = g.get(_KEY)
-    if g.get(_HIT) or g.get(_SKIP) or key is None:
+    if g.get(_HIT) or key is None:
         return response
     if (response.status_code != 200 or response.direct_passthrough or response.is_streamed
             or not _public(response) or "Set-Cookie" in response.headers):
