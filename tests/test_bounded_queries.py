@@ -207,3 +207,30 @@ def test_the_cpu_is_released_after_a_timeout(bounded_server):
 def test_answers_still_come_after_timeouts(bounded_server):
     response = client(LIGHT_CLIENT).get(bounded_server + "/sparql", params={"query": LIGHT[2]})
     assert response.status_code == 200 and len(response.json()["results"]["bindings"]) == 5
+
+
+def test_with_threads_every_query_is_answered_checked_and_bounded(release):
+    """--threads 4: queries of 16 concurrent clients all answered (nothing shared between threads
+    is unsafe), SERVICE refused, a long query stopped at its limit."""
+    valid = ["SELECT ?v WHERE { VALUES ?v { -0.5 } } # from", "ASK { ?s ?p -1.0 }",
+             "DESCRIBE * FROM <https://w3id.org/finhealthkg/graph/data> WHERE { ?s a ?t } LIMIT 1", *LIGHT]
+    with running_server(REPO, release.path.parent, "--threads", "4", "--query-timeout", str(TIMEOUT)) as url:
+        answers: list[requests.Response] = []
+
+        def ask(index: int) -> None:
+            session = client(f"127.0.0.{100 + index}")
+            for query in valid:
+                answers.append(session.get(url + "/sparql", params={"query": f"{query}\n# {index}"}, timeout=30))
+
+        threads = [threading.Thread(target=ask, args=(i,)) for i in range(16)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert len(answers) == 16 * len(valid)
+        assert all(a.status_code == 200 for a in answers), {a.status_code: a.text[:200] for a in answers}
+        service = requests.get(url + "/sparql", params={"query": "SELECT * { SERVICE <http://127.0.0.1:9/> {} }"})
+        assert service.status_code == 400 and "SERVICE" in service.text
+        started = time.perf_counter()
+        heavy = client("127.0.0.90").get(url + "/sparql", params={"query": CARTESIAN}, timeout=60)
+        assert heavy.status_code == 503 and time.perf_counter() - started < TIMEOUT + 1
