@@ -11,8 +11,6 @@ stores are tried, and the listener must count nothing.
 
 from __future__ import annotations
 
-import socket
-import threading
 import time
 from collections.abc import Iterator
 
@@ -20,48 +18,10 @@ import pytest
 import requests
 from rdflib import Graph
 
+from conftest import Listener
+
 DATA_GRAPH = "https://w3id.org/finhealthkg/graph/data"
 AURIA = "https://w3id.org/finhealthkg/id/organization/auria-biobank"
-
-
-class Listener:
-    """A TCP server on 127.0.0.1 that counts the connections it accepts (and closes them)."""
-
-    def __init__(self) -> None:
-        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._socket.bind(("127.0.0.1", 0))
-        self._socket.listen(64)
-        self._socket.settimeout(0.2)
-        self.port = self._socket.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        self._count = 0
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._accept, name="outbound-listener", daemon=True)
-        self._thread.start()
-
-    @property
-    def count(self) -> int:
-        with self._lock:
-            return self._count
-
-    def _accept(self) -> None:
-        while not self._stop.is_set():
-            try:
-                connection, _ = self._socket.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            with self._lock:
-                self._count += 1
-            connection.close()
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-        self._socket.close()
 
 
 @pytest.fixture(scope="module")

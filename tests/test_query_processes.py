@@ -8,17 +8,15 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import textwrap
-import threading
 import time
 
 import pytest
 from rdflib.namespace import DCTERMS, FOAF, OWL, PROV, RDF, RDFS, SH, SKOS, TIME, XSD
 
-from conftest import alive
+from conftest import Listener, alive
 from finhealthkg.namespaces import DATASET_GRAPHS
 from finhealthkg.prefixes import PREFIXES
 from finhealthkg.query.pool import QueryFailed, QueryPool, QueryStopped
@@ -145,36 +143,6 @@ def test_the_kernel_ends_a_query_process_past_its_cpu_backstop(release):
             pool.run(short)
     finally:
         pool.close()
-
-
-class Listener:
-    """A TCP server on 127.0.0.1 that counts the connections it accepts."""
-
-    def __init__(self) -> None:
-        self.socket = socket.create_server(("127.0.0.1", 0))
-        self.socket.settimeout(0.1)
-        self.url = f"http://127.0.0.1:{self.socket.getsockname()[1]}"
-        self.count = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._accept, daemon=True)
-
-    def __enter__(self) -> Listener:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-        self.socket.close()
-
-    def _accept(self) -> None:
-        while not self._stop.is_set():
-            try:
-                connection, _ = self.socket.accept()
-            except TimeoutError:
-                continue
-            self.count += 1
-            connection.close()
 
 
 def test_a_query_process_imports_neither_rdflib_nor_the_web_app():

@@ -28,8 +28,6 @@ and the mark should go.
 
 from __future__ import annotations
 
-import socket
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -38,46 +36,9 @@ import pytest
 import requests
 from requests.auth import HTTPDigestAuth
 
+from conftest import Listener
+
 LATE_FETCH_GRACE = 0.3  # seconds for a fetch made in the background to show
-
-
-class Listener:
-    """A TCP server on 127.0.0.1 that counts the connections it accepts (and closes them)."""
-
-    def __init__(self) -> None:
-        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._socket.bind(("127.0.0.1", 0))
-        self._socket.listen(64)
-        self._socket.settimeout(0.1)
-        self.url = f"http://127.0.0.1:{self._socket.getsockname()[1]}"
-        self._count = 0
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._accept, name="virtuoso-fetch-listener", daemon=True)
-        self._thread.start()
-
-    @property
-    def count(self) -> int:
-        with self._lock:
-            return self._count
-
-    def _accept(self) -> None:
-        while not self._stop.is_set():
-            try:
-                connection, _ = self._socket.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            with self._lock:
-                self._count += 1
-            connection.close()
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-        self._socket.close()
 
 
 @pytest.fixture

@@ -97,8 +97,8 @@ def statistics(void: Graph, base_iri: str) -> dict[str, int]:
 def largest_subject(store: OxigraphStore, *graphs: Graph) -> int:
     """At least as many quads as any one subject has in `store` and `graphs` together.
 
-    A point lookup (a triple pattern with a constant subject, query_cost.py) has at most this
-    many rows, so where it is within the row limit the server need not count them."""
+    A description or point lookup of one subject has at most this many rows (recorded in the
+    manifest, `largest_subject`)."""
     most = _one_row(store, """
         SELECT (MAX(?n) AS ?most) WHERE { SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } GROUP BY ?s }
         """).get("most", 0)

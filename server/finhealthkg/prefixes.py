@@ -1,6 +1,6 @@
 """The project's IRI base and prefix table as plain strings, written once.
 
-Plain strings, so that a query process (query_process.py) serialises Turtle with the project's
+Plain strings, so that a query process (query/process.py) serialises Turtle with the project's
 prefixes without importing rdflib; namespaces.py builds rdflib's Namespace objects from these.
 """
 

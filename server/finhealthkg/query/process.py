@@ -11,7 +11,7 @@ query has, so no one else ever has to parse or run the query to learn it.
 
 from __future__ import annotations
 
-import os
+import resource
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 
@@ -20,7 +20,6 @@ import pyoxigraph
 from ..results import bounded_answer, form_of
 from . import sandbox
 
-PAGE = os.sysconf("SC_PAGE_SIZE")
 READY = "ready"  # sent once, when the store is open
 
 
@@ -42,7 +41,7 @@ class Answered:
     format: str | None  # None: no format the client accepts for this form (406)
     body: bytes
     cut: str | None  # results.Bounded.cut
-    resident: int  # bytes of memory the process holds after the answer
+    resident: int  # the most bytes of memory the process has held, this answer included
 
 
 @dataclass(frozen=True)
@@ -96,5 +95,6 @@ def answer(store: pyoxigraph.Store, job: Job) -> Answered | Failed:
 
 
 def _resident() -> int:
-    with open("/proc/self/statm") as statm:
-        return int(statm.read().split()[1]) * PAGE
+    """The most memory the process has held (its peak: what a query took may already be freed
+    back to the allocator, but not to the system)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024

@@ -6,7 +6,7 @@ holds the release version, the URL and every request header the answer may vary 
 Accept-Language, Accept-Encoding, the language cookie), and a new release simply makes new
 keys while the old ones age out. Only complete, public, 200 answers of GET of at most
 MAX_BODY bytes are kept (not downloads, which stream from disk; not /healthz, which is never
-cached; not point lookups, made as fast as they are looked up), nor answers that set a
+cached), nor answers that set a
 cookie; each server process keeps at most MAX_ENTRIES (cachelib's SimpleCache). An answer
 from the cache says so: `FinHealthKG-Cache: hit`.
 
