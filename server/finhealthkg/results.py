@@ -88,7 +88,7 @@ def _solutions(answer: pyoxigraph.QuerySolutions, name: str, row_limit: int, max
         if count == row_limit:
             cut = "rows"
             break
-        written = row([solution[n] for n in names])
+        written = row(list(solution))  # its values, in the order of the variables
         if size + len(written) > max_bytes:
             cut = "bytes"
             break
@@ -105,10 +105,12 @@ def _json_writer(names: list[str]):  # noqa: ANN202 - (head, row, tail)
 
     def row(values: list) -> bytes:
         binding = {n: _json_term(v) for n, v in zip(names, values, strict=True) if v is not None}
-        text = json.dumps(binding, ensure_ascii=False, separators=(",", ":"))
         comma, first[0] = ("" if first[0] else ","), False
-        return (comma + text).encode()
+        return (comma + _JSON.encode(binding)).encode()
     return head, row, b"]}}"
+
+
+_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False)
 
 
 def _xml_writer(names: list[str]):  # noqa: ANN202

@@ -73,13 +73,18 @@ class _Worker:
             pass_fds=(theirs.fileno(),), env=_CHILD_ENV, stdin=subprocess.DEVNULL)
         theirs.close()
         self.connection = Connection(ours.detach())
+        self.cpu = 0.0  # seconds of CPU used when it last finished a query (process.cpu_seconds)
+        self.niced = False
 
     def ready(self, timeout: float = 30) -> bool:
         """Wait until the process has started and opened the store."""
         try:
-            return self.connection.poll(timeout) and self.connection.recv() == READY
-        except (EOFError, OSError):
+            if not self.connection.poll(timeout):
+                return False
+            word, self.cpu = self.connection.recv()
+        except (EOFError, OSError, TypeError, ValueError):
             return False
+        return word == READY
 
     def kill(self) -> None:
         if self.process.poll() is None:
@@ -100,10 +105,13 @@ class _Worker:
         return (int(fields[11]) + int(fields[12])) / TICKS
 
     def priority(self, value: int) -> bool:
+        if self.niced == (value != 0):
+            return True
         try:
             os.setpriority(os.PRIO_PROCESS, self.process.pid, value)
         except OSError:
             return False
+        self.niced = value != 0
         return True
 
 
@@ -144,7 +152,7 @@ class QueryPool:
         answered: Answered | Failed | None = None
         slots = None
         try:
-            spent = worker.cpu_seconds()
+            spent = worker.cpu
             worker.connection.send(job)
             if not self._light(worker, spent, deadline, client):
                 slots = admission.take_heavy(address) if admission is not None else None
@@ -159,6 +167,7 @@ class QueryPool:
                         raise ClientGone()
                     raise QueryTimeout(f"the query ran longer than the limit of {self.timeout:g} s and was stopped")
             answered = worker.connection.recv()
+            worker.cpu = answered.cpu  # type: ignore[union-attr] - before another request may take it
         except (EOFError, OSError):
             raise self._stopped(worker) from None
         finally:

@@ -12,7 +12,7 @@ query has, so no one else ever has to parse or run the query to learn it.
 from __future__ import annotations
 
 import resource
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from multiprocessing.connection import Connection
 
 import pyoxigraph
@@ -41,6 +41,7 @@ class Answered:
     format: str | None  # None: no format the client accepts for this form (406)
     body: bytes
     cut: str | None  # results.Bounded.cut
+    cpu: float  # seconds of CPU the process has used, this answer included (the pool's baseline)
     resident: int  # the most bytes of memory the process has held, this answer included
 
 
@@ -48,6 +49,7 @@ class Answered:
 class Failed:
     message: str
     kind: str  # "syntax", "evaluation", "service" (the sandbox refused a connection), "memory"
+    cpu: float = 0.0
 
 
 def main(argv: list[str]) -> None:
@@ -60,13 +62,14 @@ def main(argv: list[str]) -> None:
 def serve_jobs(connection: Connection, store_path: str) -> None:
     """Answer jobs until the pipe closes (the server process stopped or died)."""
     store = pyoxigraph.Store.read_only(store_path)
-    connection.send(READY)  # its start-up is not counted against its first query's CPU
+    connection.send((READY, cpu_seconds()))  # its start-up is not counted against its first query's CPU
     while True:
         try:
             job = connection.recv()
         except (EOFError, OSError):
             return
-        connection.send(answer(store, job))
+        reply = answer(store, job)
+        connection.send(replace(reply, cpu=cpu_seconds()))
 
 
 def answer(store: pyoxigraph.Store, job: Job) -> Answered | Failed:
@@ -80,9 +83,9 @@ def answer(store: pyoxigraph.Store, job: Job) -> Answered | Failed:
         form = form_of(result)
         name = job.formats.get(form)
         if name is None:
-            return Answered(form, None, b"", None, _resident())
+            return Answered(form, None, b"", None, 0.0, _resident())
         bounded = bounded_answer(result, name, job.row_limit, job.max_bytes)
-        return Answered(form, name, bounded.body, bounded.cut, _resident())
+        return Answered(form, name, bounded.body, bounded.cut, 0.0, _resident())
     except SyntaxError as error:
         return Failed(f"the query does not parse: {error}", "syntax")
     except MemoryError:
@@ -92,6 +95,11 @@ def answer(store: pyoxigraph.Store, job: Job) -> Answered | Failed:
         if sandbox.is_network_refusal(message):
             return Failed(message, "service")
         return Failed(f"the query could not be evaluated: {message}", "evaluation")
+
+
+def cpu_seconds() -> float:
+    used = resource.getrusage(resource.RUSAGE_SELF)
+    return used.ru_utime + used.ru_stime
 
 
 def _resident() -> int:

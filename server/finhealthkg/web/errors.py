@@ -11,6 +11,7 @@ from xml.sax.saxutils import escape
 from flask import Flask, Response, render_template, request
 from werkzeug.exceptions import HTTPException
 
+from ..query.pool import Busy, ClientGone
 from ..stores.base import QueryTimeout, StoreError, StoreRejected
 
 if TYPE_CHECKING:
@@ -96,6 +97,15 @@ def register_error_handlers(app: Flask) -> None:
         }
         message = messages.get(error.code or 500, error.description or "")
         return render_error(error.code or 500, error.name, message, headers)
+
+    @app.errorhandler(Busy)
+    def busy(error: Busy) -> Response:
+        return render_error(503, "Service Unavailable", str(error), {"Retry-After": str(error.retry_after)})
+
+    @app.errorhandler(ClientGone)
+    def gone(error: ClientGone) -> Response:
+        closed = ClientClosed()
+        return render_error(closed.status, closed.title, closed.message)
 
     @app.errorhandler(QueryTimeout)
     def timeout(error: QueryTimeout) -> Response:

@@ -26,7 +26,7 @@ from functools import cached_property, lru_cache
 from pathlib import Path
 
 import pyoxigraph
-from flask import Response, current_app, request
+from flask import Response, current_app, has_request_context, request
 from rdflib import Graph
 from werkzeug.http import http_date, quote_etag
 
@@ -100,7 +100,8 @@ class Snapshot:
         s = self.settings
         job = Job(sparql, tuple(str(g) for g in DATASET_GRAPHS), None, None, {"solutions": "json"}, row_limit,
                   s.max_answer_bytes if s else 64 * 2**20, float(s.query_timeout if s else 30) + CPU_MARGIN)
-        answered = self.pool.run(job)
+        client = request.remote_addr or "" if has_request_context() else ""  # its slots are its client's
+        answered = self.pool.run(job, client)
         return pyoxigraph.parse_query_results(answered.body, format=pyoxigraph.QueryResultsFormat.JSON)
 
     def memo(self, key: str, compute):  # noqa: ANN001, ANN201 - any value

@@ -13,14 +13,14 @@ from flask import Blueprint, Response, request
 from ..config import Settings
 from ..describe import ReleaseInfo
 from ..query.policy import SERVICE_REFUSED, QueryRefused, UpdateRefused, check_query
-from ..query.pool import Busy, ClientGone, QueryFailed, QueryPool
+from ..query.pool import QueryFailed, QueryPool
 from ..query.process import Job
 from ..query.sandbox import CPU_MARGIN
 from ..results import bounded_answer, form_of
 from ..stores import Store
 from ..stores.oxigraph import dataset_graphs
 from ..stores.sparql import decode_escapes
-from .errors import BadRequest, ClientClosed, NotAcceptable, ReadOnly, ServiceUnavailable
+from .errors import BadRequest, NotAcceptable, ReadOnly, ServiceUnavailable
 from .negotiation import BOOLEAN_FORMATS, HTML, RDF_FORMATS, SOLUTION_FORMATS, Format, negotiate
 from .pages import results_page
 from .protocol import READ_ONLY, ProtocolRequest, read_request
@@ -117,10 +117,6 @@ def _in_pool(pool: QueryPool, protocol: ProtocolRequest, chosen: dict[str, Forma
         if failed.kind == "memory":
             raise ServiceUnavailable(str(failed), {"Retry-After": "10"}) from None
         raise BadRequest(str(failed)) from None
-    except Busy as busy:
-        raise ServiceUnavailable(str(busy), {"Retry-After": str(busy.retry_after)}) from None
-    except ClientGone:
-        raise ClientClosed() from None
     if answered.format is None:
         raise _refuse_format(answered.form, protocol.format)
     return answered.form, answered.body, answered.cut
