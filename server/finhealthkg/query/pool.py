@@ -200,8 +200,10 @@ class QueryPool:
                 break
 
     def _stopped(self, worker: _Worker) -> QueryStopped:
-        worker.process.wait(timeout=5)
-        code = worker.process.returncode
+        try:
+            code = worker.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:  # the pipe broke but the process runs on: it is replaced
+            return QueryStopped("the connection to a query process broke; the query was not answered")
         if code == -signal.SIGXCPU:
             return QueryStopped("the query used more CPU time than a query may and was stopped")
         if self.memory:
