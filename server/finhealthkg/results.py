@@ -3,8 +3,6 @@ that the query processes (query/process.py) and the web layer share one serialis
 
 from __future__ import annotations
 
-import csv
-import io
 import itertools
 import json
 import re
@@ -78,7 +76,8 @@ def bounded_answer(answer: object, name: str, row_limit: int, max_bytes: int) ->
 
 def _solutions(answer: pyoxigraph.QuerySolutions, name: str, row_limit: int, max_bytes: int) -> Bounded:
     """Rows written one by one (pyoxigraph writes a whole answer or nothing, and reading a
-    written one back refuses literals over 16 MiB), in the W3C results formats."""
+    written one back refuses literals over 16 MiB), in the W3C results formats, byte for byte
+    as pyoxigraph's own writers write them (tests/test_query_processes.py compares them)."""
     names = [v.value for v in answer.variables]
     head, row, tail = _WRITERS[name](names)
     parts = [head]
@@ -88,7 +87,7 @@ def _solutions(answer: pyoxigraph.QuerySolutions, name: str, row_limit: int, max
         if count == row_limit:
             cut = "rows"
             break
-        written = row(list(solution))  # its values, in the order of the variables
+        written = row(solution, count).encode()
         if size + len(written) > max_bytes:
             cut = "bytes"
             break
@@ -98,72 +97,102 @@ def _solutions(answer: pyoxigraph.QuerySolutions, name: str, row_limit: int, max
     return Bounded(b"".join(parts), cut)
 
 
-def _json_writer(names: list[str]):  # noqa: ANN202 - (head, row, tail)
-    variables = json.dumps(names, separators=(",", ":"))
-    head = ('{"head":{"vars":' + variables + '},"results":{"bindings":[').encode()
-    first = [True]
+# A writer, given the variables' names: (head, row(solution, number) -> str, tail). Terms are
+# told apart by their exact type: this runs for every value of every answer.
+_NAMED, _BLANK, _LITERAL = pyoxigraph.NamedNode, pyoxigraph.BlankNode, pyoxigraph.Literal
+_quoted = json.encoder.encode_basestring  # a JSON string, non-ASCII kept, as Oxigraph writes it
 
-    def row(values: list) -> bytes:
-        binding = {n: _json_term(v) for n, v in zip(names, values, strict=True) if v is not None}
-        comma, first[0] = ("" if first[0] else ","), False
-        return (comma + _JSON.encode(binding)).encode()
+
+def _json_writer(names: list[str]):  # noqa: ANN202 - (head, row, tail)
+    keys = [_quoted(n) + ":" for n in names]
+    head = ('{"head":{"vars":' + json.dumps(names, separators=(",", ":"), ensure_ascii=False)
+            + '},"results":{"bindings":[').encode()
+
+    def row(solution: pyoxigraph.QuerySolution, number: int) -> str:
+        cells = ",".join([key + _json_value(v) for key, v in zip(keys, solution, strict=True) if v is not None])
+        return ("{" if number == 0 else ",{") + cells + "}"
     return head, row, b"]}}"
 
 
-_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), check_circular=False)
+def _json_value(term) -> str:  # noqa: ANN001 - a pyoxigraph term
+    kind = type(term)
+    if kind is _NAMED:
+        return '{"type":"uri","value":' + _quoted(term.value) + "}"
+    if kind is _LITERAL:
+        if term.language:
+            direction = term.direction
+            return ('{"type":"literal","value":' + _quoted(term.value) + ',"xml:lang":' + _quoted(term.language)
+                    + ("" if direction is None else ',"its:dir":' + _quoted(str(direction))) + "}")
+        datatype = term.datatype.value
+        if datatype == _XSD_STRING:
+            return '{"type":"literal","value":' + _quoted(term.value) + "}"
+        return '{"type":"literal","value":' + _quoted(term.value) + ',"datatype":' + _quoted(datatype) + "}"
+    if kind is _BLANK:
+        return '{"type":"bnode","value":' + _quoted(term.value) + "}"
+    return ('{"type":"triple","value":{"subject":' + _json_value(term.subject) + ',"predicate":'
+            + _json_value(term.predicate) + ',"object":' + _json_value(term.object) + "}}")
 
 
 def _xml_writer(names: list[str]):  # noqa: ANN202
     variables = "".join(f'<variable name="{escape(n)}"/>' for n in names)
     head = ('<?xml version="1.0"?><sparql xmlns="http://www.w3.org/2005/sparql-results#">'
             f"<head>{variables}</head><results>").encode()
+    opens = [f'<binding name="{escape(n)}">' for n in names]
 
-    def row(values: list) -> bytes:
-        bindings = "".join(f'<binding name="{escape(n)}">{_xml_term(v)}</binding>'
-                           for n, v in zip(names, values, strict=True) if v is not None)
-        return f"<result>{bindings}</result>".encode()
+    def row(solution: pyoxigraph.QuerySolution, number: int) -> str:
+        bindings = "".join([start + _xml_term(v) + "</binding>"
+                            for start, v in zip(opens, solution, strict=True) if v is not None])
+        return "<result>" + bindings + "</result>"
     return head, row, b"</results></sparql>"
 
 
 def _csv_writer(names: list[str]):  # noqa: ANN202
-    def line(cells: list[str]) -> bytes:
-        out = io.StringIO()
-        csv.writer(out, lineterminator="\r\n").writerow(cells)
-        return out.getvalue().encode()
+    def row(solution: pyoxigraph.QuerySolution, number: int) -> str:
+        return ",".join(["" if v is None else _csv_term(v) for v in solution]) + "\r\n"
+    return (",".join(_csv_cell(n) for n in names) + "\r\n").encode(), row, b""
 
-    def row(values: list) -> bytes:
-        return line(["" if v is None else _plain(v) for v in values])
-    return line(names), row, b""
+
+def _csv_term(term) -> str:  # noqa: ANN001 - CSV writes values without their kind
+    kind = type(term)
+    if kind is _NAMED or kind is _LITERAL:
+        return _csv_cell(term.value)
+    if kind is _BLANK:
+        return "_:" + term.value
+    # a triple term: its parts, each as a cell, apart by spaces (as Oxigraph writes it)
+    return " ".join(_csv_term(getattr(term, k)) for k in ("subject", "predicate", "object"))
+
+
+def _csv_cell(value: str) -> str:
+    """Quoted when it holds a quote, comma or line break (RFC 4180). Oxigraph quotes literals
+    so but writes IRIs bare, which splits an IRI with a comma in two cells: quoted here."""
+    if '"' in value or "," in value or "\n" in value or "\r" in value:
+        return '"' + value.replace('"', '""') + '"'
+    return value
 
 
 def _tsv_writer(names: list[str]):  # noqa: ANN202
-    def row(values: list) -> bytes:
-        return ("\t".join("" if v is None else _tsv_term(v) for v in values) + "\n").encode()
+    def row(solution: pyoxigraph.QuerySolution, number: int) -> str:
+        return "\t".join(["" if v is None else _tsv_term(v) for v in solution]) + "\n"
     return ("\t".join(f"?{n}" for n in names) + "\n").encode(), row, b""
 
 
 _WRITERS = {"json": _json_writer, "xml": _xml_writer, "csv": _csv_writer, "tsv": _tsv_writer}
 
 
-def _plain(term) -> str:  # noqa: ANN001 - a pyoxigraph term; CSV writes values without their kind
-    if isinstance(term, pyoxigraph.BlankNode):
-        return f"_:{term.value}"
-    if isinstance(term, pyoxigraph.NamedNode | pyoxigraph.Literal):
-        return term.value
-    return str(term)  # a triple term, in N-Triples
-
-
 def _xml_term(term) -> str:  # noqa: ANN001
-    if isinstance(term, pyoxigraph.NamedNode):
-        return f"<uri>{_text(term.value)}</uri>"
-    if isinstance(term, pyoxigraph.BlankNode):
-        return f"<bnode>{_text(term.value)}</bnode>"
-    if isinstance(term, pyoxigraph.Literal):
+    kind = type(term)
+    if kind is _NAMED:
+        return "<uri>" + _text(term.value) + "</uri>"
+    if kind is _LITERAL:
         if term.language:
-            return f'<literal xml:lang="{escape(term.language)}">{_text(term.value)}</literal>'
+            direction = "" if term.direction is None else (
+                f' its:dir="{term.direction}" xmlns:its="{_ITS}" its:version="2.0"')
+            return f'<literal xml:lang="{_text(term.language)}"{direction}>{_text(term.value)}</literal>'
         if term.datatype.value != _XSD_STRING:
-            return f'<literal datatype="{escape(term.datatype.value)}">{_text(term.value)}</literal>'
-        return f"<literal>{_text(term.value)}</literal>"
+            return f'<literal datatype="{_text(term.datatype.value)}">{_text(term.value)}</literal>'
+        return "<literal>" + _text(term.value) + "</literal>"
+    if kind is _BLANK:
+        return "<bnode>" + _text(term.value) + "</bnode>"
     parts = "".join(f"<{k}>{_xml_term(getattr(term, k))}</{k}>" for k in ("subject", "predicate", "object"))
     return f"<triple>{parts}</triple>"
 
@@ -176,28 +205,48 @@ _BARE = {_XSD + "integer": re.compile(r"[+-]?[0-9]+"), _XSD + "decimal": re.comp
          _XSD + "boolean": re.compile(r"true|false")}
 
 
-def _tsv_term(term) -> str:  # noqa: ANN001
-    if isinstance(term, pyoxigraph.Literal) and not term.language:
-        bare = _BARE.get(term.datatype.value)
+def _tsv_term(term) -> str:  # noqa: ANN001 - as Oxigraph's TSV writer writes it
+    kind = type(term)
+    if kind is _NAMED:
+        return "<" + term.value + ">"
+    if kind is _LITERAL:
+        if term.language:
+            direction = "" if term.direction is None else f"--{term.direction}"
+            return _tsv_string(term.value) + "@" + term.language + direction
+        datatype = term.datatype.value
+        if datatype == _XSD_STRING:
+            return _tsv_string(term.value)
+        bare = _BARE.get(datatype)
         if bare is not None and bare.fullmatch(term.value):
             return term.value
-    return str(term)
+        return _tsv_string(term.value) + "^^<" + datatype + ">"
+    if kind is _BLANK:
+        return "_:" + term.value
+    return "<<( " + " ".join(_tsv_term(getattr(term, k)) for k in ("subject", "predicate", "object")) + " )>>"
+
+
+def _tsv_string(value: str) -> str:
+    """Quoted with only the quote, backslash, tab and line breaks escaped (other control
+    characters are written as they are, as Oxigraph writes them)."""
+    return '"' + value.translate(_TSV_ESCAPES) + '"'
+
+
+_TSV_ESCAPES = str.maketrans({"\\": "\\\\", '"': '\\"', "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+_ITS = "http://www.w3.org/2005/11/its"
+_XML_SPACE = " \t\n\r"
 
 
 def _text(value: str) -> str:
-    return escape(value, {'"': "&quot;"})
+    """Escaped as Oxigraph's XML writer escapes text: markup characters as entities, and the
+    white space at either end as character references (so that no reader trims it)."""
+    core = value.strip(_XML_SPACE)
+    if core == value:
+        return escape(value, _QUOTES)
+    start = len(value) - len(value.lstrip(_XML_SPACE))
+    lead, trail = value[:start], value[start + len(core):]
+    return "".join(f"&#{ord(c)};" for c in lead) + escape(core, _QUOTES) + "".join(f"&#{ord(c)};" for c in trail)
 
 
-def _json_term(term) -> dict:  # noqa: ANN001 - a pyoxigraph term
-    if isinstance(term, pyoxigraph.NamedNode):
-        return {"type": "uri", "value": term.value}
-    if isinstance(term, pyoxigraph.BlankNode):
-        return {"type": "bnode", "value": term.value}
-    if isinstance(term, pyoxigraph.Literal):
-        value = {"type": "literal", "value": term.value}
-        if term.language:
-            value["xml:lang"] = term.language
-        elif term.datatype.value != _XSD_STRING:
-            value["datatype"] = term.datatype.value
-        return value
-    return {"type": "triple", "value": {k: _json_term(getattr(term, k)) for k in ("subject", "predicate", "object")}}
+_QUOTES = {'"': "&quot;", "'": "&apos;"}
