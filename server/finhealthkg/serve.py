@@ -24,6 +24,7 @@ from gunicorn.workers.gthread import ThreadWorker
 from gunicorn.workers.sync import SyncWorker
 
 from .config import Settings
+from .query.process import Job
 from .stores.base import redact
 from .web import create_app
 from .web.access_log import JsonAccessLogger
@@ -115,7 +116,7 @@ def _open_and_tell(settings: Settings) -> str:
     snapshot = Publication.open(settings).now
     if snapshot.pool is not None:
         try:
-            list(snapshot.select("SELECT * {}", 1))
+            snapshot.pool.run(Job("SELECT * {}", (), None, None, {"solutions": "json"}, 1, 2**10, 10.0))
         except Exception as error:  # noqa: BLE001 - any failure means no query process can run
             raise SystemExit(f"a confined query process cannot start here ({error}); is libseccomp2 "
                              "installed (apt-get install libseccomp2)?") from None

@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-HEAVY_AFTER = 0.1  # seconds: a query still running then is heavy
+HEAVY_AFTER = 0.1  # seconds of its own CPU: a query still running then is heavy
 
 
 @dataclass

@@ -146,7 +146,7 @@ class QueryPool:
             worker = self._idle.get(timeout=START_WAIT)
         except queue.Empty:
             raise Busy("every query process is busy; try again in a moment", 1) from None
-        if client is not None and _gone(client):
+        if client is not None and client_gone(client):
             self._give_back(worker, None)
             raise ClientGone()
         answered: Answered | Failed | None = None
@@ -163,7 +163,7 @@ class QueryPool:
                                admission.retry_after)
                 worker.priority(LOW_PRIORITY)  # short queries of other clients keep their speed
                 if not _answered_by(worker.connection, deadline - time.monotonic(), client):
-                    if client is not None and _gone(client):
+                    if client is not None and client_gone(client):
                         raise ClientGone()
                     raise QueryTimeout(f"the query ran longer than the limit of {self.timeout:g} s and was stopped")
             answered = worker.connection.recv()
@@ -184,7 +184,7 @@ class QueryPool:
         while time.monotonic() < deadline:
             if _answered_by(worker.connection, min(HEAVY_AFTER, deadline - time.monotonic()), client):
                 return True
-            if client is not None and _gone(client):
+            if client is not None and client_gone(client):
                 raise ClientGone()
             if worker.cpu_seconds() - spent >= HEAVY_AFTER:
                 return False
@@ -252,14 +252,14 @@ def _answered_by(connection: Connection, seconds: float, client: socket.socket |
         if connection in ready:
             return True
         if client is not None and client in ready:
-            if _gone(client):
+            if client_gone(client):
                 return False
             watched = [connection]  # the client sent more (a pipelined request): not gone
         if left <= 0:
             return False
 
 
-def _gone(client: socket.socket) -> bool:
+def client_gone(client: socket.socket) -> bool:
     """Whether the client closed its end (a pipelined request waiting is not leaving)."""
     try:
         return client.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""

@@ -6,6 +6,8 @@ produced them, so one serialisation path serves every store byte for byte alike.
 
 from __future__ import annotations
 
+import socket
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
@@ -70,3 +72,34 @@ class Store(Protocol):
 
     def close(self) -> None:
         ...
+
+
+class QueryCancelled(StoreError):
+    """The request was ended from outside (Cancel.now) before the store answered."""
+
+
+class Cancel:
+    """A way for another thread to end a query request: `now()` shuts its connection down."""
+
+    def __init__(self) -> None:
+        self.cancelled = False
+        self._socket: socket.socket | None = None
+        self._lock = threading.Lock()
+
+    def attach(self, sock: socket.socket | None) -> None:
+        with self._lock:
+            self._socket = sock
+            if self.cancelled:
+                self._shut()
+
+    def now(self) -> None:
+        with self._lock:
+            self.cancelled = True
+            self._shut()
+
+    def _shut(self) -> None:
+        if self._socket is not None:
+            try:
+                self._socket.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass

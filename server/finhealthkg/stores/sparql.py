@@ -6,27 +6,26 @@ The store keeps every loaded release in graphs of its own,
 current (DCAT 3: `dcat:hasCurrentVersion`). A `RemoteStore` is a view of one release: it
 shows that release's graphs under their canonical names (`.../graph/data`), so a client
 sees the same dataset as with the embedded store. Queries are checked for syntax by
-Oxigraph first (same messages, same query form), sent with SPARQLWrapper, and their
+Oxigraph first (same messages, same query form), sent as the SPARQL protocol says, and their
 answers parsed back into pyoxigraph's types, so one serialiser serves both stores.
 """
 
 from __future__ import annotations
 
+import http.client
 import json
 import re
-import urllib.error
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
-from urllib.parse import quote, unquote
+from urllib.parse import quote, unquote, urlencode, urlsplit
 
 import pyoxigraph
 import requests
-from SPARQLWrapper import POST, URLENCODED, SPARQLWrapper
-from SPARQLWrapper.SPARQLExceptions import SPARQLWrapperException
 
 from ..namespaces import DATASET_GRAPHS, GRAPH
-from .base import Answer, QueryDataset, QueryTimeout, StoreError, StoreRejected, redact  # noqa: F401 - re-exported
+from .base import (  # noqa: F401 - re-exported
+    Answer, Cancel, QueryCancelled, QueryDataset, QueryTimeout, StoreError, StoreRejected, redact)
 
 POINTER_GRAPH = str(GRAPH) + "releases"  # which release is current; never rewritten
 EMPTY_GRAPH = "urn:finhealthkg:empty"  # names no graph: an empty default or named graph
@@ -50,50 +49,52 @@ class Connection:
     password: str | None = field(default=None, repr=False)
     timeout: float = 120.0  # an update request (loading)
     query_timeout: float = 30.0  # a query: the publisher's limit for public queries
-    query_auth: bool = False  # send the credentials with queries too (a private read endpoint)
 
     def __repr__(self) -> str:
         return f"Connection({redact(self.query_url)}, update={redact(self.update_url)})"
 
     def select(self, text: str, *, accept: str, default_graphs: Iterable[str] = (),
-               named_graphs: Iterable[str] = ()) -> tuple[str, bytes]:
-        """(content type, body) of a query sent with SPARQLWrapper (POST, URL-encoded)."""
-        client = SPARQLWrapper(self.query_url)
-        client.setMethod(POST)
-        client.setRequestMethod(URLENCODED)
-        client.setQuery(text)
-        client.setOnlyConneg(True)  # no format= parameters: Accept decides
-        client.addCustomHttpHeader("Accept", accept)
-        client.setTimeout(max(1, round(self.query_timeout)))
-        # Virtuoso's own limit (milliseconds), so that the store stops computing when the
-        # publisher stops waiting; a store that does not know the parameter ignores it.
-        client.addParameter("timeout", str(max(1000, round(self.query_timeout * 1000))))
-        for graph in default_graphs:
-            client.addDefaultGraph(graph)
-        for graph in named_graphs:
-            client.addNamedGraph(graph)
-        if self.user and self.query_auth:
-            client.setHTTPAuth("DIGEST" if self._digest() else "BASIC")
-            client.setCredentials(self.user, self.password or "")
+               named_graphs: Iterable[str] = (), cancel: Cancel | None = None) -> tuple[str, bytes]:
+        """(content type, body) of a query sent as the SPARQL protocol's POST with URL-encoded
+        parameters. http.client rather than a client library: the connection's socket is
+        handed to `cancel`, so that another thread can end the request (its client left, or it
+        may not run long) and the store sees the connection close."""
+        params = [("query", text), *(("default-graph-uri", g) for g in default_graphs),
+                  *(("named-graph-uri", g) for g in named_graphs),
+                  # Virtuoso's own limit (milliseconds), so that the store stops computing when the
+                  # publisher stops waiting; a store that does not know the parameter ignores it.
+                  ("timeout", str(max(1000, round(self.query_timeout * 1000))))]
+        where = urlsplit(self.query_url)
+        kind = http.client.HTTPSConnection if where.scheme == "https" else http.client.HTTPConnection
+        connection = kind(where.hostname or "localhost", where.port, timeout=max(1.0, self.query_timeout))
+        headers = {"Content-Type": "application/x-www-form-urlencoded", "Accept": accept}
         try:
-            result = client.query()
-            headers = result.response.headers
-            # Virtuoso answers a query stopped at its limit with what it found so far (an
-            # "anytime" answer) and says so in X-SQL-State: never passed on as the answer.
-            if headers.get("X-SQL-State", "").strip() == ANYTIME_PARTIAL:
-                raise QueryTimeout(f"the query ran longer than the limit of {self.query_timeout:g} s "
-                                   "and was stopped")
-            return headers.get("Content-Type", ""), result.response.read()
-        except SPARQLWrapperException as error:
-            raise StoreRejected(f"the store {redact(self.query_url)} refused the query: "
-                                f"{_first_lines(str(error))}") from None
-        except (urllib.error.URLError, OSError) as error:
-            reason = getattr(error, "reason", error)
-            if isinstance(reason, TimeoutError) or isinstance(error, TimeoutError) or "timed out" in str(reason):
+            connection.connect()
+            if cancel is not None:
+                cancel.attach(connection.sock)
+            connection.request("POST", where.path + (f"?{where.query}" if where.query else ""),
+                               urlencode(params).encode(), headers)
+            response = connection.getresponse()
+            body = response.read()
+        except (OSError, http.client.HTTPException) as error:
+            if cancel is not None and cancel.cancelled:
+                raise QueryCancelled("the query was stopped") from None
+            if isinstance(error, TimeoutError):
                 raise QueryTimeout(f"the query ran longer than the limit of {self.query_timeout:g} s "
                                    "and was stopped") from None
             raise StoreError(f"the store {redact(self.query_url)} does not answer: "
                              f"{type(error).__name__}") from None
+        finally:
+            connection.close()
+        if response.status >= 300:
+            said = body.decode("utf-8", "replace")
+            raise StoreRejected(f"the store {redact(self.query_url)} refused the query "
+                                f"({response.status}): {_first_lines(said)}")
+        # Virtuoso answers a query stopped at its limit with what it found so far (an
+        # "anytime" answer) and says so in X-SQL-State: never passed on as the answer.
+        if (response.getheader("X-SQL-State") or "").strip() == ANYTIME_PARTIAL:
+            raise QueryTimeout(f"the query ran longer than the limit of {self.query_timeout:g} s and was stopped")
+        return response.getheader("Content-Type") or "", body
 
     def update(self, text: str) -> None:
         """Send one SPARQL Update request; StoreError saying why when it is refused."""
@@ -174,8 +175,19 @@ class RemoteStore:
         return iri
 
     def query(self, sparql: str, *, dataset: QueryDataset | None = None, base_iri: str | None = None) -> Answer:
-        # Oxigraph parses it first: the same syntax errors and query form as the embedded store.
-        form = pyoxigraph.Store().query(sparql, base_iri=base_iri)
+        """The store's answer to the publisher's own query, in pyoxigraph's types. Oxigraph parses
+        it first, over an empty store: the same syntax errors and form as the embedded store.
+        (Public queries never come this way: Oxigraph evaluates some queries while it parses
+        them; a query process reads them, and web/sparql.py calls `fetch` and `decode`.)"""
+        parsed = pyoxigraph.Store().query(sparql, base_iri=base_iri)
+        form = "solutions" if isinstance(parsed, pyoxigraph.QuerySolutions) else (
+            "boolean" if isinstance(parsed, pyoxigraph.QueryBoolean) else "graph")
+        return self.decode(self.fetch(sparql, form, dataset=dataset, base_iri=base_iri), form)
+
+    def fetch(self, sparql: str, form: str, *, dataset: QueryDataset | None = None, base_iri: str | None = None,
+              cancel: Cancel | None = None) -> bytes:
+        """The store's answer as it sent it (SPARQL JSON, or N-Triples for the "graph" form);
+        any thread may fetch, but pyoxigraph's answers must be made where they are used (`decode`)."""
         text = (f"BASE <{base_iri}>\n" if base_iri else "") + self._rewrite(sparql)
         if dataset is not None and (dataset.default_graphs or dataset.named_graphs):
             default = [self.to_store(g) for g in dataset.default_graphs] or [EMPTY_GRAPH]
@@ -183,11 +195,15 @@ class RemoteStore:
         else:
             default = [self.to_store(str(g)) for g in DATASET_GRAPHS]
             named = [self.to_store(g) for g in self.graphs]
-        if isinstance(form, pyoxigraph.QuerySolutions | pyoxigraph.QueryBoolean):
-            _, body = self.connection.select(text, accept=SOLUTIONS, default_graphs=default, named_graphs=named)
-            return self._solutions(body, boolean=isinstance(form, pyoxigraph.QueryBoolean))
-        _, body = self.connection.select(text, accept=TRIPLES, default_graphs=default, named_graphs=named)
-        return list(self._triples(body))
+        _, body = self.connection.select(text, accept=TRIPLES if form == "graph" else SOLUTIONS,
+                                         default_graphs=default, named_graphs=named, cancel=cancel)
+        return body
+
+    def decode(self, body: bytes, form: str) -> Answer:
+        """A fetched answer in pyoxigraph's types, the store's graph names made canonical."""
+        if form == "graph":
+            return list(self._triples(body))
+        return self._solutions(body, boolean=form == "boolean")
 
     def triple_count(self, graphs: Iterable[str] | None = None) -> int:
         names = list(graphs) if graphs is not None else [str(g) for g in DATASET_GRAPHS]

@@ -73,13 +73,27 @@ class Snapshot:
     settings: Settings | None = None  # with it, public queries run in a QueryPool over the release's store
     admission: Admission | None = None
 
+    @property
+    def external(self) -> bool:
+        """Whether an external store (Virtuoso) evaluates this release's queries."""
+        return not isinstance(self.store, OxigraphStore)
+
     @cached_property
     def pool(self) -> QueryPool | None:
-        """Confined, killable query processes for public queries (embedded store only), started on first use."""
+        """Confined, killable query processes, started on first use. On the embedded store they
+        answer public queries; for an external store they read each public query first (its
+        syntax and form, over an empty store), so that no user query is ever parsed, let alone
+        evaluated, in a web worker (Oxigraph evaluates some queries while it parses them)."""
         s = self.settings
-        if self.release is None or s is None or not isinstance(self.store, OxigraphStore):
+        if s is None:
             return None
-        return QueryPool(self.release.store_path, s.query_processes or s.threads, float(s.query_timeout),
+        if not self.external:
+            if self.release is None:
+                return None
+            path = self.release.store_path
+        else:
+            path = _empty_store(s)
+        return QueryPool(path, s.query_processes or s.threads, float(s.query_timeout),
                          memory=s.query_memory * 2**20, keep_memory=KEEP_MEMORY, admission=self.admission)
 
     def retire(self) -> None:
@@ -95,7 +109,7 @@ class Snapshot:
     def select(self, sparql: str, row_limit: int) -> pyoxigraph.QuerySolutions:
         """A SELECT of the publisher's own (the fragments) on the release's knowledge graph, run
         where public queries run: in a query process with the time limit, or by the external store."""
-        if self.pool is None:
+        if self.external or self.pool is None:  # the publisher's own query: the store runs it
             return self.store.query(sparql)  # type: ignore[return-value]
         s = self.settings
         job = Job(sparql, tuple(str(g) for g in DATASET_GRAPHS), None, None, {"solutions": "json"}, row_limit,
@@ -294,10 +308,26 @@ def _snapshot(settings: Settings, store: Store, release: Release | None) -> Snap
 _ADMISSIONS: dict[Path, Admission] = {}
 
 
+def _run_directory(settings: Settings) -> Path:
+    """What the worker processes of one server share (serve.py makes it); a private one for an
+    app made without a server (tests, scripts)."""
+    return settings.run_dir or Path(tempfile.gettempdir()) / f"finhealthkg-{os.getpid()}"
+
+
+def _empty_store(settings: Settings) -> Path:
+    """An empty Oxigraph store of this process's own, for query processes that only read queries."""
+    path = _run_directory(settings) / f"empty-store-{os.getpid()}"
+    if not (path / "CURRENT").exists():
+        path.mkdir(parents=True, exist_ok=True)
+        store = pyoxigraph.Store(str(path))
+        store.flush()
+        del store
+    return path
+
+
 def _admission(settings: Settings) -> Admission:
-    """The heavy-query slots of this server: in its run directory, shared by its worker processes
-    (serve.py makes one); a private one for an app made without a server (tests, scripts)."""
-    directory = settings.run_dir or Path(tempfile.gettempdir()) / f"finhealthkg-{os.getpid()}"
+    """The heavy-query slots of this server: in its run directory, shared by its worker processes."""
+    directory = _run_directory(settings)
     if directory not in _ADMISSIONS:
         _ADMISSIONS[directory] = Admission(directory, settings.heavy_queries, settings.heavy_per_client,
                                            RETRY_AFTER)

@@ -14,10 +14,10 @@ from ..config import Settings
 from ..describe import ReleaseInfo
 from ..query.policy import SERVICE_REFUSED, QueryRefused, UpdateRefused, check_query
 from ..query.pool import QueryFailed, QueryPool
-from ..query.process import Job
+from ..query.process import Answered, Job
 from ..query.sandbox import CPU_MARGIN
-from ..results import bounded_answer, form_of
-from ..stores import Store
+from ..query.upstream import run_upstream
+from ..results import bounded_answer
 from ..stores.oxigraph import dataset_graphs
 from ..stores.sparql import decode_escapes
 from .errors import BadRequest, NotAcceptable, ReadOnly, ServiceUnavailable
@@ -61,7 +61,7 @@ def answer(protocol: ProtocolRequest, snapshot: Snapshot) -> Response:
     base_iri = settings.base_iri + "sparql"
     try:
         check_query(protocol.query, snapshot.graphs, dataset_given=protocol.dataset_given, base_iri=base_iri)
-        if snapshot.pool is None:  # an external store may decode \\u escapes anywhere (SPARQL 1.1 §19.2)
+        if snapshot.external:  # an external store may decode \\u escapes anywhere (SPARQL 1.1 §19.2)
             check_query(decode_escapes(protocol.query), snapshot.graphs, dataset_given=protocol.dataset_given,
                         base_iri=base_iri)
     except UpdateRefused:
@@ -69,10 +69,12 @@ def answer(protocol: ProtocolRequest, snapshot: Snapshot) -> Response:
     except QueryRefused as refused:
         raise BadRequest(str(refused)) from None
     chosen = {form: _acceptable(offers, protocol.format) for form, offers in OFFERS.items()}
-    if snapshot.pool is not None:
+    if snapshot.pool is None:
+        raise ServiceUnavailable("this server has no query processes to read or run queries with")
+    if snapshot.external:
+        form, body, cut = _in_store(snapshot, protocol, chosen, base_iri, settings)
+    else:
         form, body, cut = _in_pool(snapshot.pool, protocol, chosen, base_iri, settings)
-    else:  # an external store: its connection has the time limit
-        form, body, cut = _in_store(snapshot.store, protocol, chosen, base_iri, settings)
     fmt = chosen[form]
     assert fmt is not None  # a form without a format was refused (406)
     if fmt is HTML:
@@ -105,35 +107,48 @@ def _refuse_format(form: str, explicit: tuple[str, ...]) -> NotAcceptable:
 def _in_pool(pool: QueryPool, protocol: ProtocolRequest, chosen: dict[str, Format | None], base_iri: str,
              settings: Settings) -> tuple[str, bytes, str | None]:
     """(form, body, cut) of the answer, computed in a query process; never here."""
-    default, named = dataset_graphs(protocol.dataset)
     wire = {form: None if fmt is None else _wire(form, fmt) for form, fmt in chosen.items()}
+    answered = _run(pool, protocol, wire, base_iri, settings)
+    if answered.format is None:
+        raise _refuse_format(answered.form, protocol.format)
+    return answered.form, answered.body, answered.cut
+
+
+def _run(pool: QueryPool, protocol: ProtocolRequest, wire: dict[str, str | None], base_iri: str,
+         settings: Settings) -> Answered:
+    """A query process's answer to the request's query (`wire`: the format per form; None
+    for every form: only the form is wanted); the engine's refusals as HTTP errors."""
+    default, named = dataset_graphs(protocol.dataset)
     job = Job(protocol.query or "", default, named, base_iri, wire, settings.row_limit,
               settings.max_answer_bytes, settings.query_timeout + CPU_MARGIN)
     try:
-        answered = pool.run(job, request.remote_addr or "", request.environ.get("gunicorn.socket"))
+        return pool.run(job, request.remote_addr or "", request.environ.get("gunicorn.socket"))
     except QueryFailed as failed:
         if failed.kind == "service":  # the engine tried to connect, and the kernel refused
             raise BadRequest(SERVICE_REFUSED) from None
         if failed.kind == "memory":
             raise ServiceUnavailable(str(failed), {"Retry-After": "10"}) from None
         raise BadRequest(str(failed)) from None
-    if answered.format is None:
-        raise _refuse_format(answered.form, protocol.format)
-    return answered.form, answered.body, answered.cut
 
 
-def _in_store(store: Store, protocol: ProtocolRequest, chosen: dict[str, Format | None], base_iri: str,
+def _in_store(snapshot: Snapshot, protocol: ProtocolRequest, chosen: dict[str, Format | None], base_iri: str,
               settings: Settings) -> tuple[str, bytes, str | None]:
-    """(form, body, cut) of the answer of an external store, which runs the query; this process
-    only reads its answer, bounded as a query process bounds it."""
-    try:
-        answer = store.query(protocol.query or "", dataset=protocol.dataset, base_iri=base_iri)
-    except SyntaxError as error:
-        raise BadRequest(f"the query does not parse: {error}") from None
-    form = form_of(answer)
+    """(form, body, cut) of the answer of an external store, which runs the query. A query
+    process reads it first (its syntax errors and form, as on the embedded store); this process
+    only waits for the store's answer (query/upstream.py) and bounds it as a query process would."""
+    assert snapshot.pool is not None
+    form = _run(snapshot.pool, protocol, dict.fromkeys(chosen), base_iri, settings).form
     fmt = chosen[form]
     if fmt is None:
         raise _refuse_format(form, protocol.format)
+    store = snapshot.store
+    query = protocol.query or ""
+    body = run_upstream(  # pyoxigraph's answers stay in this thread: only bytes come from the other
+        lambda cancel: store.fetch(query, form, dataset=protocol.dataset, base_iri=base_iri,  # type: ignore[attr-defined]
+                                   cancel=cancel),
+        timeout=settings.query_timeout, admission=snapshot.admission, address=request.remote_addr or "",
+        client=request.environ.get("gunicorn.socket"))
+    answer = store.decode(body, form)  # type: ignore[attr-defined]
     bounded = bounded_answer(answer, _wire(form, fmt), settings.row_limit, settings.max_answer_bytes)
     return form, bounded.body, bounded.cut
 
