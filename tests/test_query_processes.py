@@ -119,6 +119,29 @@ def test_a_query_past_its_memory_limit_ends_its_process_and_the_pool_goes_on(rel
         pool.close()
 
 
+def test_a_process_that_cannot_start_is_named_and_tried_again_not_called_busy(release):
+    """A store that does not fit in --query-memory: the answer says why, not "busy", and the
+    pool keeps trying (a process that ended for a passing reason comes back by itself)."""
+    pool = QueryPool(release.store_path, size=1, timeout=10, memory=40 * MiB)
+    try:
+        assert pool.not_starting and "--query-memory 40 MiB" in pool.not_starting
+        with pytest.raises(QueryStopped, match="no query process can start here"):
+            pool.run(job("ASK { ?s ?p ?o }"))
+        pool.memory = 1024 * MiB  # as if the cause had passed: the next try starts one
+        deadline = time.monotonic() + 10
+        while pool.not_starting and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert pool.run(job("ASK { ?s ?p ?o }")).body == b'{"head":{},"boolean":true}'
+    finally:
+        pool.close()
+
+
+def test_query_processes_share_few_malloc_arenas(pool):
+    """Address space, not data, filled RLIMIT_AS at 1M triples (a 64 MiB arena per thread)."""
+    pid = next(iter(pool._workers)).process.pid
+    assert "MALLOC_ARENA_MAX=2" in open(f"/proc/{pid}/environ", "rb").read().decode("utf-8", "replace").split("\0")
+
+
 def test_a_process_that_grew_is_replaced_after_its_answer(release):
     pool = QueryPool(release.store_path, size=1, timeout=60, memory=1024 * MiB, keep_memory=64 * MiB)
     try:

@@ -11,6 +11,7 @@ killed (its CPU and memory released at once) and replaced. A process that has gr
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import queue
@@ -31,8 +32,13 @@ log = logging.getLogger(__name__)
 LOW_PRIORITY = 15
 TICKS = os.sysconf("SC_CLK_TCK")
 START_WAIT = 2.0  # seconds a query waits for a process being replaced; then 503 at once
+RESTART_DELAYS = (0.5, 1, 2, 5, 10, 30)  # seconds between tries when a query process does not start
 # The query process imports this package from where this process did, however it was installed.
-_CHILD_ENV = {**os.environ, "PYTHONPATH": os.pathsep.join(
+# glibc gives each thread that allocates its own 64 MiB malloc arena of address space; under
+# RLIMIT_AS those reservations, not data, used up the limit (an idle process at 1M triples:
+# 606 MiB of address space with the default, 278 MiB with two arenas) and RocksDB could not
+# start its threads.
+_CHILD_ENV = {**os.environ, "MALLOC_ARENA_MAX": "2", "PYTHONPATH": os.pathsep.join(
     [str(Path(__file__).resolve().parents[2]), *filter(None, [os.environ.get("PYTHONPATH")])])}
 
 
@@ -129,9 +135,11 @@ class QueryPool:
         self._closed = False
         self._lock = threading.Lock()
         self._workers: set[_Worker] = set()
+        self.not_starting: str | None = None  # why the last query process did not start, until one does
         starting = [_Worker(store_path, memory) for _ in range(max(1, size))]
         for worker in starting:
-            self._admit(worker)
+            if not self._admit(worker):
+                self._start_later()
 
     def run(self, job: Job, address: str = "", client: socket.socket | None = None) -> Answered:
         """The answer to `job` for the client at `address` (whose connection is `client`, if known)."""
@@ -145,6 +153,8 @@ class QueryPool:
         try:
             worker = self._idle.get(timeout=START_WAIT)
         except queue.Empty:
+            if self.not_starting:
+                raise QueryStopped(f"no query process can start here: {self.not_starting}") from None
             raise Busy("every query process is busy; try again in a moment", 1) from None
         if client is not None and client_gone(client):
             self._give_back(worker, None)
@@ -212,16 +222,30 @@ class QueryPool:
         return QueryStopped(f"a query process ended unexpectedly (status {code}); the query was not answered")
 
     def _add(self) -> None:
-        self._admit(_Worker(self.store_path, self.memory))
+        """Start a query process; if it does not start, try again later, for as long as it takes."""
+        for attempt in itertools.count():
+            if self._closed:
+                return
+            if attempt:
+                time.sleep(RESTART_DELAYS[min(attempt, len(RESTART_DELAYS)) - 1])
+            if self._admit(_Worker(self.store_path, self.memory)):
+                return
 
-    def _admit(self, worker: _Worker) -> None:
+    def _start_later(self) -> None:
+        threading.Thread(target=self._add, daemon=True).start()
+
+    def _admit(self, worker: _Worker) -> bool:
         if not worker.ready():
             worker.kill()
-            log.error("a query process did not start (status %s)", worker.process.returncode)
-            return
+            self.not_starting = f"a query process ended as it started (status {worker.process.returncode})" + (
+                f"; the store may not fit in --query-memory {self.memory // 2**20} MiB" if self.memory else "")
+            log.error("%s", self.not_starting)
+            return False
+        self.not_starting = None
         with self._lock:
             self._workers.add(worker)
         self._idle.put(worker)
+        return True
 
     def _give_back(self, worker: _Worker, answered: Answered | Failed | None) -> None:
         """An idle process again, or a fresh one when this one is stopped, spent or grown."""
@@ -239,7 +263,7 @@ class QueryPool:
         with self._lock:
             self._workers.discard(worker)
         if not self._closed:  # a new process takes a moment to start: not on the request's time
-            threading.Thread(target=self._add, daemon=True).start()
+            self._start_later()
 
 
 def _answered_by(connection: Connection, seconds: float, client: socket.socket | None) -> bool:
