@@ -16,7 +16,7 @@ import time
 import pytest
 from rdflib.namespace import DCTERMS, FOAF, OWL, PROV, RDF, RDFS, SH, SKOS, TIME, XSD
 
-from conftest import Listener, alive
+from conftest import REPO, Listener, alive, cli
 from finhealthkg.namespaces import DATASET_GRAPHS
 from finhealthkg.prefixes import PREFIXES
 from finhealthkg.query.pool import QueryFailed, QueryPool, QueryStopped
@@ -134,6 +134,13 @@ def test_a_process_that_cannot_start_is_named_and_tried_again_not_called_busy(re
         assert pool.run(job("ASK { ?s ?p ?o }")).body == b'{"head":{},"boolean":true}'
     finally:
         pool.close()
+
+
+def test_serve_does_not_start_when_the_store_does_not_fit_in_query_memory(release):
+    started = cli("serve", "--root", str(REPO), "--releases", str(release.path.parent), "--port", "0",
+                  "--query-memory", "40", timeout=60)
+    assert started.returncode != 0
+    assert "raise --query-memory" in started.stderr and "40 MiB" in started.stderr, started.stderr[-500:]
 
 
 def test_query_processes_share_few_malloc_arenas(pool):

@@ -118,8 +118,9 @@ def _open_and_tell(settings: Settings) -> str:
         try:
             snapshot.pool.run(Job("SELECT * {}", (), None, None, {"solutions": "json"}, 1, 2**10, 10.0))
         except Exception as error:  # noqa: BLE001 - any failure means no query process can run
-            raise SystemExit(f"a confined query process cannot start here ({error}); is libseccomp2 "
-                             "installed (apt-get install libseccomp2)?") from None
+            hint = ("raise --query-memory" if "--query-memory" in str(error)
+                    else "is libseccomp2 installed (apt-get install libseccomp2)?")
+            raise SystemExit(f"a confined query process cannot start here ({error}); {hint}") from None
         finally:
             snapshot.retire()
     return snapshot.info.version
