@@ -157,9 +157,9 @@ def running_server(root: Path, releases: Path, *extra: str, workers: int = 1) ->
             if process.poll() is not None:
                 raise RuntimeError(f"the server exited ({process.returncode}); see {log.name}")
             try:
-                requests.get(url + "/sparql", timeout=1)
+                requests.get(url + "/sparql", timeout=5)
                 break
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"the server did not answer within 30 s; see {log.name}") from None
                 time.sleep(0.1)

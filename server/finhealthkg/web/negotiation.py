@@ -38,12 +38,14 @@ class Format:
 TURTLE = Format("turtle", "text/turtle", "ttl", rdf=pyoxigraph.RdfFormat.TURTLE,
                 aliases=("application/x-turtle", "application/turtle", "n3", "text/n3", "text/rdf+n3",
                          "application/n3"), label="Turtle")  # Turtle is N3 too
+# A graph asked for as "json" or "xml" (a format family, as SPARQLWrapper's defaults and
+# Virtuoso's format= read it) is JSON-LD or RDF/XML; a SELECT or ASK so asked gets SPARQL JSON or XML.
 JSONLD = Format("jsonld", "application/ld+json", "jsonld", rdf=pyoxigraph.RdfFormat.JSON_LD,
-                aliases=("json-ld", "application/x-json+ld"), label="JSON-LD")
+                aliases=("json-ld", "application/x-json+ld", "json", "application/json"), label="JSON-LD")
 NTRIPLES = Format("ntriples", "application/n-triples", "nt", rdf=pyoxigraph.RdfFormat.N_TRIPLES,
                   aliases=("text/plain",), label="N-Triples")
 RDFXML = Format("rdfxml", "application/rdf+xml", "rdf", rdf=pyoxigraph.RdfFormat.RDF_XML,
-                aliases=("rdf", "rdf+xml"), label="RDF/XML")
+                aliases=("rdf", "rdf+xml", "xml", "application/xml", "text/xml"), label="RDF/XML")
 HTML = Format("html", "text/html", "html", aliases=("application/xhtml+xml",), label="HTML")
 
 RESULTS_JSON = Format("json", "application/sparql-results+json",
@@ -63,7 +65,7 @@ JSON = Format("json", "application/json", label="JSON")
 RDF_FORMATS = (TURTLE, JSONLD, NTRIPLES, RDFXML)
 DOCUMENT_FORMATS = (TURTLE, HTML, JSONLD, NTRIPLES, RDFXML)
 SOLUTION_FORMATS = (RESULTS_JSON, RESULTS_XML, RESULTS_CSV, RESULTS_TSV)
-BOOLEAN_FORMATS = (RESULTS_JSON, RESULTS_XML)
+BOOLEAN_FORMATS = (RESULTS_JSON, RESULTS_XML, RESULTS_CSV, RESULTS_TSV)  # CSV/TSV: "true", as Oxigraph writes it
 
 
 def negotiate(offers: tuple[Format, ...], explicit: str | Sequence[str] | None = None) -> Format:
@@ -109,7 +111,10 @@ def _named(offers: tuple[Format, ...], value: str) -> Format | None:
     """The offer a format value names; a comma-separated list names its first known member."""
     for part in value.split(","):
         wanted = part.split(";")[0].strip().lower()
-        found = next((offer for offer in offers if wanted in offer.names()), None)
+        # an offer's own name, media type or suffix before another's alias ("json" is JSON
+        # where JSON is offered, JSON-LD only among RDF formats)
+        found = next((offer for offer in offers if wanted in (offer.name, offer.media_type, offer.suffix)),
+                     None) or next((offer for offer in offers if wanted in offer.aliases), None)
         if found is not None:
             return found
     return None

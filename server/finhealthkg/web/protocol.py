@@ -60,8 +60,14 @@ def read_request() -> ProtocolRequest:
     releases = params.getlist("release")
     if len(releases) > 1 and len(set(releases)) > 1:
         raise BadRequest(f"{len(releases)} different release parameters given; name one release")
-    return ProtocolRequest(query=query, dataset=dataset, format=tuple(params.getlist("format")),
+    # format= (Virtuoso), output= (Joseki, Fuseki) and results= all name the answer's format
+    # (SPARQLWrapper sends all three); an empty value names none.
+    formats = tuple(value for name in FORMAT_PARAMETERS for value in params.getlist(name) if value.strip())
+    return ProtocolRequest(query=query, dataset=dataset, format=formats,
                            release=releases[0] if releases else None)
+
+
+FORMAT_PARAMETERS = ("format", "output", "results")
 
 
 def url_parameters() -> MultiDict:
