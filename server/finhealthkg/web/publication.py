@@ -32,7 +32,7 @@ from werkzeug.http import http_date, quote_etag
 
 from ..config import Settings
 from ..describe import ReleaseInfo, release_info
-from ..namespaces import DATASET_GRAPHS, PREFIXES
+from ..namespaces import CATALOG_GRAPH, DATASET_GRAPHS, PREFIXES, VOID_GRAPH
 from ..query.admission import Admission
 from ..query.pool import QueryPool
 from ..query.process import Job
@@ -56,6 +56,7 @@ RELEASE_HEADER = "FinHealthKG-Release"  # on every answer: the release it comes 
 CACHE_CONTROL = "public, max-age=300"  # a release never changes: its answers may be kept
 FOLLOW_SECONDS = {"local": 1.0, "remote": 5.0}
 KEEP_MEMORY = 256 * 2**20  # bytes: a query process holding more after a query is replaced
+RELEASE_FILES = {str(CATALOG_GRAPH): "catalog.ttl", str(VOID_GRAPH): "void.ttl"}  # graphs served as written
 RETRY_AFTER = 10  # seconds a client waits after a long query of its was refused a slot
 PAST_SNAPSHOTS = 4  # past releases kept open per server process; the least recently asked is closed
 VERSION = re.compile(r"[0-9A-Za-z][0-9A-Za-z.\-]{0,80}")  # what a release name can be (release._new_version)
@@ -124,10 +125,17 @@ class Snapshot:
         return self.cache[key]
 
     def graph(self, name: str) -> Graph:
-        """A whole named graph of the release as an rdflib Graph (small graphs only)."""
+        """A whole named graph of the release as an rdflib Graph (small graphs only). The VoID
+        and the catalogue come from the release's own files, as the build wrote and validated
+        them: a store gives numbers back in its own types (Oxigraph reads dcat:byteSize's
+        xsd:nonNegativeInteger as xsd:integer), and a harvester checks the datatypes."""
         def fetch() -> Graph:
             from .serialize import to_rdflib
-            graph = to_rdflib(self.store.query(f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{name}> {{ ?s ?p ?o }} }}"))
+            written = RELEASE_FILES.get(name)
+            if written and self.release is not None and (self.release.path / written).is_file():
+                graph = Graph().parse(self.release.path / written, format="turtle")
+            else:
+                graph = to_rdflib(self.store.query(f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{name}> {{ ?s ?p ?o }} }}"))
             for prefix, namespace in PREFIXES.items():
                 graph.bind(prefix, namespace)
             return graph
