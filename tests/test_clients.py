@@ -131,8 +131,8 @@ def test_rdflib_sparqlstore_reads_the_endpoint(threaded):
 def test_comunica_with_the_endpoint_as_its_source(threaded, comunica):
     # IRIs and typed literals: Comunica 4.5 drops the language of literals it reads from a SPARQL
     # endpoint's JSON (its own parser keeps them; the loss is in its source actor)
-    query = PREFIXES_TEXT + ("SELECT ?b ?type (COUNT(?o) AS ?n) WHERE { ?b org:memberOf <%s> ; a ?type ; ?p ?o } "
-                             "GROUP BY ?b ?type" % COOPERATIVE)
+    query = PREFIXES_TEXT + (f"SELECT ?b ?type (COUNT(?o) AS ?n) WHERE {{ ?b org:memberOf <{COOPERATIVE}> ; "
+                             "a ?type ; ?p ?o } GROUP BY ?b ?type")
     rows = run_comunica(comunica, "sparql@" + threaded + "/sparql", query)
     client = SPARQLWrapper(threaded + "/sparql")
     client.setQuery(query)

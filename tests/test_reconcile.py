@@ -12,6 +12,7 @@ import json
 import pytest
 import requests
 
+from conftest import EXTERNAL, not_here
 from test_pages import BROWSER
 
 ID = "https://w3id.org/finhealthkg/id/organization/"
@@ -284,3 +285,77 @@ def test_bad_requests_are_told_why_in_json(server, request_, says):
     assert response.status_code == 400, response.text
     assert response.headers["Content-Type"] == "application/json"
     assert says in response.json()["error"]["message"]
+
+
+# --- the specification's own material: its example batches and its JSON Schemas --------------
+
+SPEC = EXTERNAL / "reconciliation-api" / "0.2"
+
+
+@pytest.fixture(scope="module")
+def schema():
+    """A validator for one of the 0.2 JSON Schemas (their $refs among themselves resolved locally)."""
+    from jsonschema import Draft7Validator
+    from referencing import Registry, Resource
+    from referencing.jsonschema import DRAFT7
+
+    if not (SPEC / "schemas").is_dir():
+        not_here(f"the Reconciliation API 0.2 schemas are not at {SPEC}; responses were NOT checked against them")
+    documents = {path.name: json.loads(path.read_text()) for path in (SPEC / "schemas").glob("*.json")}
+    registry = Registry().with_resources(
+        (document["$id"].rstrip("#"), Resource.from_contents(document, default_specification=DRAFT7))
+        for document in documents.values())
+
+    def validator(name: str) -> Draft7Validator:
+        return Draft7Validator(documents[name], registry=registry)
+    return validator
+
+
+def _valid(validator, document) -> None:  # noqa: ANN001
+    errors = sorted(validator.iter_errors(document), key=str)
+    assert not errors, [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in errors[:5]]
+
+
+def _examples(kind: str, validity: str) -> list:
+    return sorted((SPEC / "examples" / kind / validity).glob("*.json"))
+
+
+@pytest.mark.parametrize("example", _examples("reconciliation-query-batch", "valid"), ids=lambda p: p.name)
+def test_the_specifications_valid_batches_are_answered_query_by_query(server, schema, example):
+    """Its examples ask for types and properties of another dataset: those queries find nothing
+    here, and the batch is still answered (a type unknown here has no candidates; a property
+    unknown here cannot tell candidates apart and is left out)."""
+    batch = json.loads(example.read_text())
+    for answer in (_batch(server, batch), _batch(server, batch, method="GET")):
+        assert set(answer) == set(batch)
+        _valid(schema("reconciliation-result-batch.json"), answer)
+
+
+@pytest.mark.parametrize("example", _examples("reconciliation-query-batch", "invalid"), ids=lambda p: p.name)
+def test_the_specifications_invalid_batches_are_400_saying_why(server, example):
+    response = requests.post(server + "/reconcile", data={"queries": example.read_text()}, headers=JSON_ACCEPT)
+    assert response.status_code == 400 and response.json()["error"]["message"].startswith("query 'q")
+
+
+def test_an_unknown_property_is_left_out_and_a_known_one_still_counts(server):
+    answer = _batch(server, {"q0": {"query": "Auria", "properties": [{"pid": "professionOrOccupation", "v": "x"},
+                                                                      {"pid": SCHEMA + "location", "v": "Turku"}]},
+                             "q1": {"query": "Auria", "type": "DifferentiatedPerson"}})
+    assert answer["q0"]["result"][0]["id"] == ID + "auria-biobank"
+    assert answer["q1"]["result"] == []
+
+
+def test_every_response_passes_the_0_2_json_schemas(server, schema, manifest):
+    _valid(schema("manifest.json"), manifest)
+    _valid(schema("reconciliation-result-batch.json"), _batch(server, {f"q{i}": {"query": name, "type": kind}
+                                                                      for i, (name, kind, _) in enumerate(TABLE)}))
+    for kind, params, name in (("entity", {"prefix": "Auria"}, "suggest-entities-response.json"),
+                               ("type", {"prefix": "bio"}, "suggest-types-response.json"),
+                               ("property", {"prefix": "home"}, "suggest-properties-response.json")):
+        _valid(schema(name), requests.get(server + f"/reconcile/suggest/{kind}", params=params).json())
+    proposed = requests.get(server + "/reconcile/extend/propose", params={"type": FHKG + "Biobank"}).json()
+    _valid(schema("data-extension-property-proposal.json"), proposed)
+    extension = {"ids": [ID + "auria-biobank", ID + "no-such-thing"],
+                 "properties": [{"id": p["id"]} for p in proposed["properties"][:4]]}
+    _valid(schema("data-extension-response.json"),
+           requests.post(server + "/reconcile", data={"extend": json.dumps(extension)}).json())

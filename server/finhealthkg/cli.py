@@ -156,7 +156,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--query-memory", type=int, default=None,
                        help="MiB of memory (address space) a query process may use (default 1024)")
     serve.add_argument("--heavy-queries", type=int, default=None,
-                       help="queries that have used 0.1 s of CPU (waited 0.5 s for an external store) running at once, per server (default: one per CPU)")
+                       help="long queries (0.1 s of CPU; 0.5 s waiting on an external store) running at once, "
+                            "per server (default: one per CPU)")
     serve.add_argument("--heavy-per-client", type=int, default=None,
                        help="such queries at once per client address (default 1)")
     serve.add_argument("--max-body-bytes", type=int, default=None,

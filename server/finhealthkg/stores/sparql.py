@@ -24,8 +24,7 @@ import pyoxigraph
 import requests
 
 from ..namespaces import DATASET_GRAPHS, GRAPH
-from .base import (  # noqa: F401 - re-exported
-    Answer, Cancel, QueryCancelled, QueryDataset, QueryTimeout, StoreError, StoreRejected, redact)
+from .base import Answer, Cancel, QueryCancelled, QueryDataset, QueryTimeout, StoreError, StoreRejected, redact  # noqa: F401 - re-exported
 
 POINTER_GRAPH = str(GRAPH) + "releases"  # which release is current; never rewritten
 EMPTY_GRAPH = "urn:finhealthkg:empty"  # names no graph: an empty default or named graph

@@ -135,7 +135,8 @@ class Snapshot:
             if written and self.release is not None and (self.release.path / written).is_file():
                 graph = Graph().parse(self.release.path / written, format="turtle")
             else:
-                graph = to_rdflib(self.store.query(f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{name}> {{ ?s ?p ?o }} }}"))
+                whole = f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{name}> {{ ?s ?p ?o }} }}"
+                graph = to_rdflib(self.store.query(whole))
             for prefix, namespace in PREFIXES.items():
                 graph.bind(prefix, namespace)
             return graph

@@ -30,7 +30,7 @@ from .i18n import language
 from .matching import IRI, Candidate, Constraint, Query, reconcile
 from .pages import local_url
 from .publication import publication, served
-from .search import bounded, classes, expand, search_index, type_names
+from .search import bounded, classes, expand, known_iri, search_index, type_names
 from .security import CONFIG_KEY
 
 blueprint = Blueprint("reconcile", __name__)
@@ -90,8 +90,7 @@ def _batch(body: Any) -> Response:
         queries = [_draft_query(q, i) for i, q in enumerate(body["queries"])]
         _check_batch_size(len(queries))
         index, snapshot, lang = search_index(), served(), language()
-        results = [{"candidates": [_candidate(c) for c in reconcile(index, snapshot.store, q, lang)]}
-                   for q in queries]
+        results = [{"candidates": _candidates(index, snapshot, q, lang)} for q in queries]
         return _answer({"results": results})
     return _answer(_batch_answer(body))
 
@@ -103,8 +102,11 @@ def _batch_answer(batch: Any) -> dict:
     _check_batch_size(len(batch))
     queries = {key: _query(value, key) for key, value in batch.items()}
     index, snapshot, lang = search_index(), served(), language()
-    return {key: {"result": [_candidate(c) for c in reconcile(index, snapshot.store, query, lang)]}
-            for key, query in queries.items()}
+    return {key: {"result": _candidates(index, snapshot, query, lang)} for key, query in queries.items()}
+
+
+def _candidates(index, snapshot, query: Query | None, lang: str) -> list[dict]:  # noqa: ANN001
+    return [] if query is None else [_candidate(c) for c in reconcile(index, snapshot.store, query, lang)]
 
 
 def _check_batch_size(size: int) -> None:
@@ -112,26 +114,43 @@ def _check_batch_size(size: int) -> None:
         raise BadRequest(f"the batch holds {size} queries; send at most {MAX_QUERIES} at a time")
 
 
-def _query(value: Any, key: str) -> Query:
-    """One 0.2 reconciliation query."""
+QUERY_MEMBERS = ("query", "type", "limit", "properties", "type_strict")  # of a 0.2 query, and no others
+
+
+def _query(value: Any, key: str) -> Query | None:
+    """One 0.2 reconciliation query, checked as the 0.2 schema checks it; None when it names only
+    types this dataset does not have (nothing here can match it). Properties this dataset does
+    not know are left out: they cannot tell its candidates apart."""
     if not isinstance(value, dict):
         raise BadRequest(f"query {key!r} is not a JSON object")
+    unknown = sorted(set(value) - set(QUERY_MEMBERS))
+    if unknown:
+        raise BadRequest(f"query {key!r}: {', '.join(map(repr, unknown))} is no member of a reconciliation query "
+                         f"(those are {', '.join(QUERY_MEMBERS)})")
     text = value.get("query", "")
     if not isinstance(text, str):
         raise BadRequest(f"query {key!r}: \"query\" must be a string")
     properties = value.get("properties", [])
     if not isinstance(properties, list):
         raise BadRequest(f"query {key!r}: \"properties\" must be a list of {{\"pid\": ..., \"v\": ...}}")
+    if "query" not in value and not properties:
+        raise BadRequest(f"query {key!r} has neither a \"query\" string nor \"properties\" to match")
+    if value.get("type_strict", "any") not in ("any", "should", "all"):
+        raise BadRequest(f"query {key!r}: \"type_strict\" is \"any\", \"should\" or \"all\"")
     constraints = []
     for item in properties:
         if not isinstance(item, dict) or "pid" not in item or "v" not in item:
-            raise BadRequest(f"query {key!r}: each property is {{\"pid\": <property IRI>, \"v\": <value>}}")
-        constraints.append(_constraint(item["pid"], item["v"], key))
-    return Query(text=text, types=_types(value.get("type"), key), limit=_limit(value.get("limit"), key),
-                 constraints=tuple(constraints))
+            raise BadRequest(f"query {key!r}: each property is {{\"pid\": <property id>, \"v\": <value>}}")
+        constraint = _constraint(item["pid"], item["v"], key)
+        if constraint is not None:
+            constraints.append(constraint)
+    types = _types(value.get("type"), key)
+    if types is None:
+        return None
+    return Query(text=text, types=types, limit=_limit(value.get("limit"), key), constraints=tuple(constraints))
 
 
-def _draft_query(value: Any, position: int) -> Query:
+def _draft_query(value: Any, position: int) -> Query | None:
     """One 1.0 draft query: {"type", "limit", "conditions": [{"matchType": "name"|"property", ...}]}."""
     key = f"queries[{position}]"
     if not isinstance(value, dict) or not isinstance(value.get("conditions"), list) or not value["conditions"]:
@@ -145,35 +164,38 @@ def _draft_query(value: Any, position: int) -> Query:
                 raise BadRequest(f"{key}: a name condition's \"propertyValue\" must be a string")
             names.append(condition["propertyValue"])
         else:
-            constraints.append(_constraint(condition.get("propertyId"), condition.get("propertyValue"), key))
-    return Query(text=" ".join(names), types=_types(value.get("type"), key), limit=_limit(value.get("limit"), key),
+            constraint = _constraint(condition.get("propertyId"), condition.get("propertyValue"), key)
+            if constraint is not None:
+                constraints.append(constraint)
+    types = _types(value.get("type"), key)
+    if types is None:
+        return None
+    return Query(text=" ".join(names), types=types, limit=_limit(value.get("limit"), key),
                  constraints=tuple(constraints))
 
 
-def _constraint(pid: Any, given: Any, key: str) -> Constraint:
+def _constraint(pid: Any, given: Any, key: str) -> Constraint | None:
+    """A property constraint; None for a property id this dataset does not know."""
     if not isinstance(pid, str) or not pid.strip():
         raise BadRequest(f"query {key!r}: a property id must be a string")
-    prop = expand(pid)
-    if not IRI.match(prop):
-        raise BadRequest(f"query {key!r}: {pid!r} is not an IRI")
     values = tuple(given) if isinstance(given, list) else (given,)
     for v in values:
         if not isinstance(v, str | int | float | bool) and not (isinstance(v, dict) and isinstance(v.get("id"), str)):
             raise BadRequest(f"query {key!r}: property values are strings, numbers, booleans or {{\"id\": ...}}")
-    return Constraint(prop, values)
+    prop = known_iri(pid)
+    return Constraint(prop, values) if prop is not None and IRI.match(prop) else None
 
 
-def _types(given: Any, key: str) -> tuple[str, ...]:
+def _types(given: Any, key: str) -> tuple[str, ...] | None:
+    """The type IRIs asked for (empty: any type); None when every one named is unknown here."""
     if given is None or given == "":
         return ()
     names = given if isinstance(given, list) else [given]
     if not all(isinstance(t, str) for t in names):
         raise BadRequest(f"query {key!r}: \"type\" is a type id or a list of them")
-    types = tuple(expand(t) for t in names if t.strip())
-    for t in types:
-        if not IRI.match(t):
-            raise BadRequest(f"query {key!r}: type {t!r} is not an IRI")
-    return types
+    named = [t for t in names if t.strip()]
+    types = tuple(iri for iri in map(known_iri, named) if iri is not None and IRI.match(iri))
+    return None if named and not types else types
 
 
 def _limit(given: Any, key: str) -> int:

@@ -54,14 +54,20 @@ def type_names(index: SearchIndex, iris: list[str], lang: str) -> dict[str, str]
     return {iri: named.get(iri) or short(iri) for iri in iris}
 
 
-def expand(name: str) -> str:
-    """A class given as an IRI or a prefixed name (`fhkg:Biobank`); BadRequest for an unknown prefix."""
+def known_iri(name: str) -> str | None:
+    """The IRI an id names: itself, or a prefixed name (`fhkg:Biobank`) of this dataset; None otherwise."""
     name = name.strip()
     if "://" in name:
         return name
     prefix, colon, local = name.partition(":")
-    if colon and prefix in PREFIXES:
-        return PREFIXES[prefix] + local
+    return PREFIXES[prefix] + local if colon and prefix in PREFIXES else None
+
+
+def expand(name: str) -> str:
+    """A class given as an IRI or a prefixed name (`fhkg:Biobank`); BadRequest for an unknown prefix."""
+    iri = known_iri(name)
+    if iri is not None:
+        return iri
     raise BadRequest(f"type {name!r} is neither an IRI nor a prefixed name this dataset knows "
                      f"(prefixes: {', '.join(sorted(PREFIXES))})")
 
