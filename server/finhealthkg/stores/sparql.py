@@ -86,9 +86,9 @@ class Connection:
         finally:
             connection.close()
         if response.status >= 300:
-            said = body.decode("utf-8", "replace")
-            raise StoreRejected(f"the store {redact(self.query_url)} refused the query "
-                                f"({response.status}): {_first_lines(said)}")
+            # Its own words, without the query it echoes (rewritten to the store's graph names)
+            said = body.decode("utf-8", "replace").split("SPARQL query:", 1)[0]
+            raise StoreRejected(f"the store refused the query ({response.status}): {_first_lines(said)}")
         # Virtuoso answers a query stopped at its limit with what it found so far (an
         # "anytime" answer) and says so in X-SQL-State: never passed on as the answer.
         if (response.getheader("X-SQL-State") or "").strip() == ANYTIME_PARTIAL:
@@ -187,7 +187,9 @@ class RemoteStore:
               cancel: Cancel | None = None) -> bytes:
         """The store's answer as it sent it (SPARQL JSON, or N-Triples for the "graph" form);
         any thread may fetch, but pyoxigraph's answers must be made where they are used (`decode`)."""
-        text = (f"BASE <{base_iri}>\n" if base_iri else "") + self._rewrite(sparql)
+        rewritten = self._rewrite(sparql)
+        # Virtuoso refuses a second BASE; a query with its own resolves against that one anyway
+        text = (f"BASE <{base_iri}>\n" if base_iri and not _declares_base(rewritten) else "") + rewritten
         if dataset is not None and (dataset.default_graphs or dataset.named_graphs):
             default = [self.to_store(g) for g in dataset.default_graphs] or [EMPTY_GRAPH]
             named = [self.to_store(g) for g in dataset.named_graphs] or [EMPTY_GRAPH]
@@ -276,6 +278,14 @@ class RemoteStore:
             return node
         for triple in pyoxigraph.parse(body, format=pyoxigraph.RdfFormat.N_TRIPLES):
             yield pyoxigraph.Triple(term(triple.subject), term(triple.predicate), term(triple.object))
+
+
+_BASE_KEYWORD = re.compile(r"(?<![:\w])BASE\b", re.IGNORECASE)
+
+
+def _declares_base(text: str) -> bool:
+    """Whether the query has a BASE declaration of its own (the keyword outside IRIs, strings and comments)."""
+    return any(kind == "other" and _BASE_KEYWORD.search(token) for kind, token in _tokens(text))
 
 
 def _tokens(text: str) -> Iterator[tuple[str, str]]:
