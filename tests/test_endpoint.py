@@ -233,13 +233,21 @@ def test_an_escape_outside_strings_and_iris_is_no_keyword(server):
     assert "SERVICE" in response.text or "does not parse" in response.text
 
 
-def test_from_must_name_a_graph_of_the_dataset(server):
+def test_from_must_name_a_graph_of_the_dataset(server, release):
     outside = requests.get(server + "/sparql", params={
         "query": "SELECT * FROM <http://example.org/g> WHERE { ?s ?p ?o }"})
     assert outside.status_code == 400 and "graph" in outside.text
-    inside = requests.get(server + "/sparql", params={
-        "query": "SELECT (COUNT(*) AS ?n) FROM <https://w3id.org/finhealthkg/graph/shapes> WHERE { ?s ?p ?o }"})
-    assert inside.status_code == 200 and int(inside.json()["results"]["bindings"][0]["n"]["value"]) > 500
+    for part in ("shapes", "ontology"):  # FROM gives the dataset: that graph, and only it
+        inside = requests.get(server + "/sparql", params={
+            "query": f"SELECT (COUNT(*) AS ?n) FROM <https://w3id.org/finhealthkg/graph/{part}> WHERE {{ ?s ?p ?o }}"})
+        assert inside.status_code == 200
+        assert int(inside.json()["results"]["bindings"][0]["n"]["value"]) == release.manifest["graphs"][part]["triples"]
+    named = requests.get(server + "/sparql", params={"query": (
+        "SELECT DISTINCT ?g FROM NAMED <https://w3id.org/finhealthkg/graph/shapes> WHERE { GRAPH ?g { ?s ?p ?o } }")})
+    assert [b["g"]["value"] for b in named.json()["results"]["bindings"]] == ["https://w3id.org/finhealthkg/graph/shapes"]
+    only_named = requests.get(server + "/sparql", params={"query": (
+        "ASK FROM NAMED <https://w3id.org/finhealthkg/graph/shapes> WHERE { ?s ?p ?o }")})
+    assert only_named.json()["boolean"] is False  # FROM NAMED alone: the default graph is empty
 
 
 def test_protocol_dataset_selects_graphs(server, release):

@@ -26,7 +26,7 @@ READY = "ready"  # sent once, when the store is open
 @dataclass(frozen=True)
 class Job:
     query: str
-    default_graphs: tuple[str, ...]
+    default_graphs: tuple[str, ...] | None  # None (and named_graphs None): the query's FROM / FROM NAMED
     named_graphs: tuple[str, ...] | None  # None: every graph of the store
     base_iri: str | None
     formats: dict[str, str | None]  # per form (results.FORMS): the format's name; None: not acceptable
@@ -75,11 +75,12 @@ def serve_jobs(connection: Connection, store_path: str) -> None:
 def answer(store: pyoxigraph.Store, job: Job) -> Answered | Failed:
     sandbox.renew_cpu_limit(job.cpu_seconds)
     try:
-        result = store.query(
-            job.query, base_iri=job.base_iri,
-            default_graph=[pyoxigraph.NamedNode(g) for g in job.default_graphs],
-            **({"named_graphs": [pyoxigraph.NamedNode(g) for g in job.named_graphs]}
-               if job.named_graphs is not None else {}))
+        dataset: dict = {}  # passed, it would override the query's own FROM / FROM NAMED
+        if job.default_graphs is not None:
+            dataset["default_graph"] = [pyoxigraph.NamedNode(g) for g in job.default_graphs]
+        if job.named_graphs is not None:
+            dataset["named_graphs"] = [pyoxigraph.NamedNode(g) for g in job.named_graphs]
+        result = store.query(job.query, base_iri=job.base_iri, **dataset)
         form = form_of(result)
         name = job.formats.get(form)
         if name is None:

@@ -28,8 +28,9 @@ def dataset_graphs(dataset: QueryDataset | None) -> tuple[tuple[str, ...], tuple
 class OxigraphStore:
     """A Store over a pyoxigraph database."""
 
-    def __init__(self, store: pyoxigraph.Store) -> None:
+    def __init__(self, store: pyoxigraph.Store, path: Path | None = None) -> None:
         self._store = store
+        self.path = path  # its directory (query processes open it too); None: in memory
 
     @property
     def database(self) -> pyoxigraph.Store:
@@ -41,7 +42,7 @@ class OxigraphStore:
         if not path.is_dir():
             raise StoreError(f"{path}: no Oxigraph store there (the release is incomplete)")
         try:
-            return cls(pyoxigraph.Store.read_only(str(path)))
+            return cls(pyoxigraph.Store.read_only(str(path)), path)
         except OSError as error:
             raise StoreError(f"{path}: the Oxigraph store cannot be opened: {error}") from error
 
@@ -51,7 +52,7 @@ class OxigraphStore:
         store = pyoxigraph.Store(str(path))
         for file, graph in loads:
             store.bulk_load(path=str(file), format=RdfFormat.TURTLE, to_graph=NamedNode(graph))
-        return cls(store)
+        return cls(store, path)
 
     def load_dataset(self, path: Path) -> None:
         """A TriG file, each graph under its own name."""

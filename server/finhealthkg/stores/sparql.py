@@ -184,7 +184,7 @@ class RemoteStore:
         return self.decode(self.fetch(sparql, form, dataset=dataset, base_iri=base_iri), form)
 
     def fetch(self, sparql: str, form: str, *, dataset: QueryDataset | None = None, base_iri: str | None = None,
-              cancel: Cancel | None = None) -> bytes:
+              own_dataset: bool = False, cancel: Cancel | None = None) -> bytes:
         """The store's answer as it sent it (SPARQL JSON, or N-Triples for the "graph" form);
         any thread may fetch, but pyoxigraph's answers must be made where they are used (`decode`)."""
         rewritten = self._rewrite(sparql)
@@ -193,6 +193,8 @@ class RemoteStore:
         if dataset is not None and (dataset.default_graphs or dataset.named_graphs):
             default = [self.to_store(g) for g in dataset.default_graphs] or [EMPTY_GRAPH]
             named = [self.to_store(g) for g in dataset.named_graphs] or [EMPTY_GRAPH]
+        elif own_dataset:  # its FROM / FROM NAMED (rewritten to the store's names) decide
+            default, named = [], []
         else:
             default = [self.to_store(str(g)) for g in DATASET_GRAPHS]
             named = [self.to_store(g) for g in self.graphs]

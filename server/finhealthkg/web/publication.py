@@ -89,9 +89,9 @@ class Snapshot:
         if s is None:
             return None
         if not self.external:
-            if self.release is None:
+            path = self.release.store_path if self.release is not None else self.store.path  # type: ignore[attr-defined]
+            if path is None:
                 return None
-            path = self.release.store_path
         else:
             path = _empty_store(s)
         return QueryPool(path, s.query_processes or s.threads, float(s.query_timeout),

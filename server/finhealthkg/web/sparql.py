@@ -15,6 +15,7 @@ from ..describe import ReleaseInfo
 from ..query.policy import SERVICE_REFUSED, QueryRefused, UpdateRefused, check_query
 from ..query.pool import QueryFailed, QueryPool
 from ..query.process import Answered, Job
+from ..query.reading import read
 from ..query.sandbox import CPU_MARGIN
 from ..query.upstream import run_upstream
 from ..results import bounded_answer
@@ -119,6 +120,8 @@ def _run(pool: QueryPool, protocol: ProtocolRequest, wire: dict[str, str | None]
     """A query process's answer to the request's query (`wire`: the format per form; None
     for every form: only the form is wanted); the engine's refusals as HTTP errors."""
     default, named = dataset_graphs(protocol.dataset)
+    if _names_its_dataset(protocol, base_iri):
+        default, named = None, None  # FROM / FROM NAMED (checked by the policy) decide
     job = Job(protocol.query or "", default, named, base_iri, wire, settings.row_limit,
               settings.max_answer_bytes, settings.query_timeout + CPU_MARGIN)
     try:
@@ -145,12 +148,17 @@ def _in_store(snapshot: Snapshot, protocol: ProtocolRequest, chosen: dict[str, F
     query = protocol.query or ""
     body = run_upstream(  # pyoxigraph's answers stay in this thread: only bytes come from the other
         lambda cancel: store.fetch(query, form, dataset=protocol.dataset, base_iri=base_iri,  # type: ignore[attr-defined]
-                                   cancel=cancel),
+                                   own_dataset=_names_its_dataset(protocol, base_iri), cancel=cancel),
         timeout=settings.query_timeout, admission=snapshot.admission, address=request.remote_addr or "",
         client=request.environ.get("gunicorn.socket"))
     answer = store.decode(body, form)  # type: ignore[attr-defined]
     bounded = bounded_answer(answer, _wire(form, fmt), settings.row_limit, settings.max_answer_bytes)
     return form, bounded.body, bounded.cut
+
+
+def _names_its_dataset(protocol: ProtocolRequest, base_iri: str) -> bool:
+    """Whether the query's own FROM / FROM NAMED give its dataset (no protocol dataset overrides them)."""
+    return not protocol.dataset_given and bool(read(protocol.query or "", base_iri).graphs)
 
 
 def _wire(form: str, fmt: Format) -> str:
