@@ -37,8 +37,13 @@ from finhealthkg.web.app import create_app
 from w3c import EVALUATION, SUITES, W3CTest, cases_of
 
 RS = "http://www.w3.org/2001/sw/DataAccess/tests/result-set#"
+# The 1.1 suite. Not yet the 1.0 one: 40 of its 283 differ, most because they test lexical forms
+# a store keeps as values ("01" and "1" as xsd:integer are one value to Oxigraph: DISTINCT,
+# sameTerm, str()), and its dataset tests name data files outside their manifests' qt:data.
+EVALUATED = ("sparql11",)
 SYNTAX = {".ttl": pyoxigraph.RdfFormat.TURTLE, ".rdf": pyoxigraph.RdfFormat.RDF_XML,
-          ".nt": pyoxigraph.RdfFormat.N_TRIPLES, ".trig": pyoxigraph.RdfFormat.TRIG}
+          ".nt": pyoxigraph.RdfFormat.N_TRIPLES, ".trig": pyoxigraph.RdfFormat.TRIG,
+          ".nq": pyoxigraph.RdfFormat.N_QUADS}
 RESULTS = {".srx": "xml", ".srj": "json", ".tsv": "tsv", ".csv": "csv"}
 # Answered otherwise by the engine, with why (Oxigraph 0.5's known deviations from the suite)
 ENGINE_DIFFERS = {
@@ -64,7 +69,7 @@ def _iri(path: Path) -> str:
 def suite_endpoint(tmp_path_factory, release):
     if not SUITES.is_dir():
         pytest.fail(f"the W3C test suites are not at {SUITES}")
-    cases = [t for t in cases_of("sparql11") if t.kind in EVALUATION and t.approved]
+    cases = [t for suite in EVALUATED for t in cases_of(suite) if t.kind in EVALUATION and t.approved]
     path = tmp_path_factory.mktemp("w3c") / "store"
     store = pyoxigraph.Store(str(path))
     for file in sorted({f for t in cases for f in (*t.data, *t.graph_data)}):
@@ -177,9 +182,11 @@ def _match(expected: list[dict], left: list[dict], there: dict, back: dict) -> b
     return False
 
 
-def test_the_sparql_1_1_evaluation_tests_are_answered_as_expected(suite_endpoint):
-    client, cases = suite_endpoint
-    assert len(cases) > 200
+@pytest.mark.parametrize("suite", EVALUATED)
+def test_the_evaluation_tests_are_answered_as_expected(suite_endpoint, suite):
+    client, every = suite_endpoint
+    cases = [t for t in every if t.suite == suite]
+    assert len(cases) > 50
     wrong, differing = [], []
     for case in cases:
         response = _ask(client, case)
@@ -194,6 +201,6 @@ def test_the_sparql_1_1_evaluation_tests_are_answered_as_expected(suite_endpoint
         elif outcome:
             wrong.append((case.name, outcome))
     passed = len(cases) - len(wrong) - len(differing)
-    print(f"SPARQL 1.1 evaluation: {passed} of {len(cases)} as expected, {len(differing)} answered otherwise "
+    print(f"{suite} evaluation: {passed} of {len(cases)} as expected, {len(differing)} answered otherwise "
           "by the engine (listed)")
     assert not wrong, f"{len(wrong)} of {len(cases)}:\n" + "\n".join(map(str, wrong))
