@@ -237,3 +237,53 @@ def test_with_threads_every_query_is_answered_checked_and_bounded(release):
         started = time.perf_counter()
         heavy = client("127.0.0.90").get(url + "/sparql", params={"query": CARTESIAN}, timeout=60)
         assert heavy.status_code == 503 and time.perf_counter() - started < TIMEOUT + 1
+
+
+# --- found by an attacker: each a test to keep -----------------------------------------------
+
+def test_an_unclosed_string_is_refused_at_once(bounded_server):
+    """Read on, a string that never closes made the reading cost the square of its length (a
+    1 MB body held a web worker for minutes)."""
+    body = 'SELECT * WHERE { ?s ?p "' + '\\"' * 500_000 + " }"
+    started = time.perf_counter()
+    response = client("127.0.0.100").post(bounded_server + "/sparql", data=body.encode(), timeout=30,
+                                          headers={"Content-Type": "application/sparql-query"})
+    assert response.status_code == 400 and "is not closed" in response.text, response.text[:300]
+    assert time.perf_counter() - started < 3
+
+
+def test_a_results_page_is_bounded_in_rows_and_bytes(bounded_server):
+    """A page is made in the web worker: it gets at most a page of the answer, whatever the query."""
+    numbers = " ".join(str(n) for n in range(400))
+    many = f"SELECT ?a ?b WHERE {{ VALUES ?a {{ {numbers} }} VALUES ?b {{ {numbers} }} }}"
+    page = client("127.0.0.101").get(bounded_server + "/sparql", params={"query": many},
+                                     headers={"Accept": "text/html"}, timeout=30)
+    assert page.status_code == 200 and page.headers["FinHealthKG-Row-Limit"] == "1000; truncated"
+    assert page.text.count("<tr>") <= 1001
+    doubling = 'SELECT ?x WHERE { BIND("0123456789abcdef" AS ?a0) ' + "".join(
+        f"BIND(CONCAT(?a{i}, ?a{i}) AS ?a{i + 1}) " for i in range(20)) + "BIND(?a20 AS ?x) }"  # 16 MiB
+    big = client("127.0.0.102").get(bounded_server + "/sparql", params={"query": doubling},
+                                    headers={"Accept": "text/html"}, timeout=30)
+    assert big.status_code == 200 and big.headers["FinHealthKG-Byte-Limit"] == f"{2**20}; truncated", big.text[:300]
+    assert len(big.content) < 2**20
+
+
+def test_a_collection_too_long_for_the_engine_is_refused_by_its_shape(bounded_server):
+    """10,000 members overflowed the engine's stack (the query process crashed, SIGSEGV)."""
+    query = "SELECT * WHERE { ?s <http://example.org/p> (" + " ".join(map(str, range(10_000))) + ") }"
+    response = client("127.0.0.103").post(bounded_server + "/sparql", data={"query": query}, timeout=30)
+    assert response.status_code == 400 and "collection members" in response.text, response.text[:300]
+
+
+def test_a_client_that_sends_one_byte_more_and_leaves_is_still_stopped(bounded_server):
+    """Bytes waiting on the socket hid the end of stream: the query ran to its limit."""
+    import socket
+    from urllib.parse import quote, urlsplit
+
+    where = urlsplit(bounded_server)
+    connection = socket.create_connection((where.hostname, where.port), source_address=("127.0.0.104", 0))
+    connection.sendall(f"GET /sparql?query={quote(CARTESIAN)} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+    time.sleep(0.4)
+    connection.sendall(b"G")
+    connection.close()
+    _assert_idle(bounded_server, by=time.monotonic() + 1.5)

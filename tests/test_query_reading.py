@@ -127,3 +127,13 @@ def test_updates_are_read_as_updates_and_queries_not():
     assert read("DELETE WHERE { ?s ?p ?o }").update
     assert not read("SELECT * WHERE { ?s ?p ?o }").update
     assert not read("ASK { }").update
+
+
+def test_the_reading_cache_keeps_readings_not_texts():
+    """Each distinct text kept whole let 2,000 bodies of 1 MB grow every worker by 400 MB."""
+    from finhealthkg.query import reading
+
+    for n in range(3):
+        reading.read(f"ASK {{}} # {n} " + "a" * 100_000)
+    assert all(isinstance(digest, bytes) and len(digest) == 16 for digest, _ in reading._CACHE)
+    assert len(reading._CACHE) <= reading.CACHED_READINGS

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from .reading import read
+from .reading import Unreadable, read
 
 
 class QueryRefused(Exception):
@@ -38,7 +38,10 @@ MAX_ELEMENTS = 1000
 def check_query(text: str, allowed_graphs: Iterable[str], *, dataset_given: bool,
                 base_iri: str | None = None) -> None:
     """Raise QueryRefused (or UpdateRefused) when the query may not run here."""
-    reading = read(text, base_iri)
+    try:
+        reading = read(text, base_iri)
+    except Unreadable as unreadable:
+        raise QueryRefused(str(unreadable)) from None
     if reading.update:
         raise UpdateRefused("SPARQL Update is not accepted: this endpoint is read-only")
     if reading.depth > MAX_NESTING:
@@ -47,7 +50,7 @@ def check_query(text: str, allowed_graphs: Iterable[str], *, dataset_given: bool
     if reading.elements > MAX_ELEMENTS:
         raise QueryRefused(
             f"the query has more than {MAX_ELEMENTS} operators, groups, chained clauses (UNION, OPTIONAL, "
-            "MINUS, FILTER, BIND, projections, GRAPH, VALUES) or DESCRIBE targets; at most "
+            "MINUS, FILTER, BIND, projections, GRAPH, VALUES), collection members or DESCRIBE targets; at most "
             f"{MAX_ELEMENTS} are accepted here: split it into smaller queries")
     if reading.service:
         raise QueryRefused(SERVICE_REFUSED)

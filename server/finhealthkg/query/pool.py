@@ -179,6 +179,8 @@ class QueryPool:
             answered = worker.connection.recv()
             worker.cpu = answered.cpu  # type: ignore[union-attr] - before another request may take it
         except (EOFError, OSError):
+            if admission is not None:  # a query that ends its process is not run again at once
+                admission.penalize(address)
             raise self._stopped(worker) from None
         finally:
             if slots is not None:
@@ -216,6 +218,8 @@ class QueryPool:
             return QueryStopped("the connection to a query process broke; the query was not answered")
         if code == -signal.SIGXCPU:
             return QueryStopped("the query used more CPU time than a query may and was stopped")
+        if code in (-signal.SIGSEGV, -signal.SIGBUS):
+            return QueryStopped("the engine failed on this query (its process crashed); it was not answered")
         if self.memory:
             return QueryStopped(f"the query process ended (status {code}): the query needed more than the "
                                 f"{self.memory // 2**20} MiB of memory a query may use, or failed; it was not answered")
@@ -272,22 +276,35 @@ def _answered_by(connection: Connection, seconds: float, client: socket.socket |
     watched: list = [connection] + ([client] if client is not None else [])
     while True:
         left = end - time.monotonic()
-        ready = wait(watched, timeout=max(0.0, left))
+        # a client that sent more bytes is watched by looking every so often, not by waiting on it
+        step = left if client is None or client in watched else min(left, CLIENT_LOOK)
+        ready = wait(watched, timeout=max(0.0, step))
         if connection in ready:
             return True
-        if client is not None and client in ready:
-            if client_gone(client):
-                return False
-            watched = [connection]  # the client sent more (a pipelined request): not gone
+        if client is not None:
+            if client in ready or client not in watched:
+                if client_gone(client):
+                    return False
+                watched = [connection]  # bytes wait to be read (a pipelined request), or none came
         if left <= 0:
             return False
 
 
+CLIENT_LOOK = 0.25  # seconds between looks at a client whose socket has bytes waiting
+_TCP_CLOSE_WAIT = 8  # the kernel's state of a connection whose peer has closed its end
+
+
 def client_gone(client: socket.socket) -> bool:
-    """Whether the client closed its end (a pipelined request waiting is not leaving)."""
+    """Whether the client closed its end. Bytes it sent before closing hide the end of stream
+    from a read, so the connection's TCP state is asked too (a pipelined request is not leaving)."""
     try:
-        return client.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b""
+        if client.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b"":
+            return True
     except (BlockingIOError, InterruptedError):
         return False
     except OSError:
         return True
+    try:
+        return client.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 1)[0] == _TCP_CLOSE_WAIT
+    except OSError:  # not TCP (a Unix socket): the bytes may be a pipelined request
+        return False

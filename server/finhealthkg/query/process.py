@@ -12,7 +12,7 @@ query has, so no one else ever has to parse or run the query to learn it.
 from __future__ import annotations
 
 import resource
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from multiprocessing.connection import Connection
 
 import pyoxigraph
@@ -33,6 +33,9 @@ class Job:
     row_limit: int
     max_bytes: int
     cpu_seconds: float  # the kernel's backstop for this job (sandbox.renew_cpu_limit)
+    # (rows, bytes) for the forms whose answer becomes a page in the web worker: far smaller, so
+    # that what the worker reads and renders is bounded too
+    page_limits: dict[str, tuple[int, int]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -85,7 +88,8 @@ def answer(store: pyoxigraph.Store, job: Job) -> Answered | Failed:
         name = job.formats.get(form)
         if name is None:
             return Answered(form, None, b"", None, 0.0, _resident())
-        bounded = bounded_answer(result, name, job.row_limit, job.max_bytes)
+        rows, size = job.page_limits.get(form, (job.row_limit, job.max_bytes))
+        bounded = bounded_answer(result, name, rows, size)
         return Answered(form, name, bounded.body, bounded.cut, 0.0, _resident())
     except SyntaxError as error:
         return Failed(f"the query does not parse: {error}", "syntax")

@@ -25,9 +25,11 @@ exists so that a refused query gets a clear message before anything runs.
 
 from __future__ import annotations
 
+import hashlib
 import re
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
-from functools import lru_cache
 from urllib.parse import urljoin
 
 _WS = re.compile(r"[ \t\r\n]+")
@@ -75,19 +77,41 @@ class Reading:
 class _Token:
     kind: str  # ws comment string iri var lang number name op
     text: str
+    listed: bool = False  # a member of a list of terms: a collection, a path group, a VALUES row
 
 
 def read(text: str, base_iri: str | None = None) -> Reading:
-    """The reading of a query text (cached: the same text is read once)."""
-    return _read(text, base_iri)
+    """The reading of a query text, cached under the text's digest: the same text is read once,
+    and the cache keeps readings, not the texts (which may each be up to a request body long)."""
+    key = (hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest(), base_iri)
+    with _CACHE_LOCK:
+        reading = _CACHE.get(key)
+        if reading is not None:
+            _CACHE.move_to_end(key)
+            return reading
+    reading = _read(text, base_iri)
+    with _CACHE_LOCK:
+        _CACHE[key] = reading
+        while len(_CACHE) > CACHED_READINGS:
+            _CACHE.popitem(last=False)
+    return reading
 
 
-@lru_cache(maxsize=4096)
+CACHED_READINGS = 4096
+_CACHE: OrderedDict[tuple[bytes, str | None], Reading] = OrderedDict()
+_CACHE_LOCK = threading.Lock()
+
+
 def _read(text: str, base_iri: str | None) -> Reading:
     tokens = [t for t in _scan(text) if t.kind not in ("ws", "comment")]
     return Reading(service=_uses_service(tokens), graphs=_dataset_graphs(tokens, base_iri),
                    update=_first_word(tokens).startswith(_UPDATE_WORDS), store_functions=_store_functions(tokens),
                    **_shape(tokens))
+
+
+class Unreadable(ValueError):
+    """The text cannot be a query: a string that is never closed (read on, it would cost time
+    growing with the square of its length, and the engine refuses it anyway)."""
 
 
 def _scan(text: str) -> list[_Token]:
@@ -104,6 +128,10 @@ def _scan(text: str) -> list[_Token]:
             if match:
                 token = _Token(kind, match.group())
                 break
+        if token is None and char in "\"'":  # no string closes here: the engine stops here too
+            line = text.count("\n", 0, at) + 1
+            raise Unreadable(f"the query does not parse: the string opened at line {line}, column "
+                             f"{at - text.rfind(chr(10), 0, at)} is not closed")
         if char == "<" and token is None:
             in_expression = bool(stack) and stack[-1] == "("
             if in_expression and previous is not None and _ends_operand(previous):
@@ -122,6 +150,8 @@ def _scan(text: str) -> list[_Token]:
             token = _Token("op", match.group() if match else char)  # unknown: one character, as code
         if token.kind == "op":
             _track(stack, token.text, previous, before_previous)
+        elif stack and stack[-1] == "list" and token.kind in _TERM_KINDS:
+            token = _Token(token.kind, token.text, listed=True)
         tokens.append(token)
         if token.kind not in ("ws", "comment"):
             previous, before_previous = token, previous
@@ -305,6 +335,9 @@ def _expand(name: str, prefixes: dict[str, str], base: str | None) -> str:
     return namespace + _LOCAL_ESCAPE.sub(r"\1", local)
 
 
+_TERM_KINDS = ("iri", "name", "var", "string", "number")
+
+
 def _shape(tokens: list[_Token]) -> dict[str, int]:
     """How deep the query nests and how many elements it chains (policy.check_shape)."""
     depth = deepest = bangs = elements = 0
@@ -318,6 +351,10 @@ def _shape(tokens: list[_Token]) -> dict[str, int]:
                 elements += 1  # DESCRIBE <a> <b> ...
             continue
         bangs = bangs + 1 if text == "!" else 0
+        if token.listed:  # each member of a collection is a triple pattern more to the engine
+            if values_depth is None:
+                elements += 1
+            continue
         if token.kind == "op" and text in ("{", "[", "(", "<<", "<<("):
             depth += 1
             if text == "{":

@@ -21,7 +21,7 @@ from typing import TypeVar
 
 from ..stores.base import Cancel, QueryTimeout
 from .admission import Admission, Slots
-from .pool import Busy, ClientGone, client_gone
+from .pool import CLIENT_LOOK, Busy, ClientGone, client_gone
 
 HEAVY_WALL = 0.5  # seconds an external store may take before the query needs heavy slots
 MARGIN = 5.0  # seconds past the time limit before the request is ended here (the store's own limit first)
@@ -62,18 +62,20 @@ def run_upstream(call: Callable[[Cancel], T], *, timeout: float, admission: Admi
         watched: list = [done_read] + ([client] if client is not None else [])
         while True:
             until = heavy_at if slots is None and admission is not None else deadline
-            ready = wait(watched, timeout=max(0.0, until - time.monotonic()))
+            step = until - time.monotonic()
+            if client is not None and client not in watched:
+                step = min(step, CLIENT_LOOK)  # bytes wait on its socket: look every so often
+            ready = wait(watched, timeout=max(0.0, step))
             if done_read in ready:
                 break
             if time.monotonic() >= deadline:
                 cancel.now()
                 raise QueryTimeout(f"the query ran longer than the limit of {timeout:g} s and was stopped")
-            if client is not None and client in ready:
+            if client is not None and (client in ready or client not in watched):
                 if client_gone(client):
                     cancel.now()
                     raise ClientGone()
-                watched = [done_read]  # more bytes from the client (a pipelined request): not gone
-                continue
+                watched = [done_read]  # bytes wait to be read (a pipelined request): not gone
             if slots is None and admission is not None and time.monotonic() >= heavy_at:
                 slots = admission.take_heavy(address)
                 if slots is None:

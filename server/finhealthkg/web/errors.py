@@ -11,7 +11,7 @@ from xml.sax.saxutils import escape
 from flask import Flask, Response, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from ..query.pool import Busy, ClientGone
+from ..query.pool import Busy, ClientGone, QueryStopped
 from ..stores.base import QueryTimeout, StoreError, StoreRejected
 
 if TYPE_CHECKING:
@@ -110,6 +110,11 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(QueryTimeout)
     def timeout(error: QueryTimeout) -> Response:
         return render_error(503, "Service Unavailable", str(error), {"Retry-After": "60"})
+
+    @app.errorhandler(QueryStopped)
+    def stopped(error: QueryStopped) -> Response:  # its process ended: memory, CPU, a crash
+        log.warning("query stopped on %s %s: %s", request.method, request.path, error)
+        return render_error(503, "Service Unavailable", str(error), {"Retry-After": "10"})
 
     @app.errorhandler(StoreRejected)
     def rejected(error: StoreRejected) -> Response:

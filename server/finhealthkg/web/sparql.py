@@ -35,6 +35,10 @@ ROW_LIMIT_HEADER = "FinHealthKG-Row-Limit"
 OFFERS = {"solutions": (*SOLUTION_FORMATS, HTML), "boolean": (*BOOLEAN_FORMATS, HTML), "graph": (*RDF_FORMATS, HTML)}
 _PAGE_WIRE = {"solutions": "json", "boolean": "json", "graph": "ntriples"}  # what a page is made from
 BYTE_LIMIT_HEADER = "FinHealthKG-Byte-Limit"
+# A results page shows at most this much of an answer (the rest by its formats' links): what the
+# web worker parses and renders stays small whatever the query (a 16 MiB literal, a million rows)
+PAGE_ROWS = 1000
+PAGE_BYTES = 1 * 2**20
 
 
 @blueprint.route("/sparql", methods=["GET", "POST"])
@@ -78,13 +82,14 @@ def answer(protocol: ProtocolRequest, snapshot: Snapshot) -> Response:
         form, body, cut = _in_pool(snapshot.pool, protocol, chosen, base_iri, settings)
     fmt = chosen[form]
     assert fmt is not None  # a form without a format was refused (406)
+    rows, size = _limits(fmt, settings)
     if fmt is HTML:
-        body = _page(protocol.query, form, body, cut, settings.row_limit)
+        body = _page(protocol.query, form, body, cut, rows)
     response = Response(body, content_type=fmt.content_type)
     if cut == "rows":  # the answer says it was cut, and where
-        response.headers[ROW_LIMIT_HEADER] = f"{settings.row_limit}; truncated"
+        response.headers[ROW_LIMIT_HEADER] = f"{rows}; truncated"
     elif cut == "bytes":
-        response.headers[BYTE_LIMIT_HEADER] = f"{settings.max_answer_bytes}; truncated"
+        response.headers[BYTE_LIMIT_HEADER] = f"{size}; truncated"
     return _cached(response, etag, snapshot.info)
 
 
@@ -109,21 +114,22 @@ def _in_pool(pool: QueryPool, protocol: ProtocolRequest, chosen: dict[str, Forma
              settings: Settings) -> tuple[str, bytes, str | None]:
     """(form, body, cut) of the answer, computed in a query process; never here."""
     wire = {form: None if fmt is None else _wire(form, fmt) for form, fmt in chosen.items()}
-    answered = _run(pool, protocol, wire, base_iri, settings)
+    pages = {form: _limits(fmt, settings) for form, fmt in chosen.items() if fmt is HTML}
+    answered = _run(pool, protocol, wire, base_iri, settings, pages)
     if answered.format is None:
         raise _refuse_format(answered.form, protocol.format)
     return answered.form, answered.body, answered.cut
 
 
 def _run(pool: QueryPool, protocol: ProtocolRequest, wire: dict[str, str | None], base_iri: str,
-         settings: Settings) -> Answered:
+         settings: Settings, pages: dict[str, tuple[int, int]] | None = None) -> Answered:
     """A query process's answer to the request's query (`wire`: the format per form; None
     for every form: only the form is wanted); the engine's refusals as HTTP errors."""
     default, named = dataset_graphs(protocol.dataset)
     if _names_its_dataset(protocol, base_iri):
         default, named = None, None  # FROM / FROM NAMED (checked by the policy) decide
     job = Job(protocol.query or "", default, named, base_iri, wire, settings.row_limit,
-              settings.max_answer_bytes, settings.query_timeout + CPU_MARGIN)
+              settings.max_answer_bytes, settings.query_timeout + CPU_MARGIN, pages or {})
     try:
         return pool.run(job, request.remote_addr or "", request.environ.get("gunicorn.socket"))
     except QueryFailed as failed:
@@ -152,8 +158,15 @@ def _in_store(snapshot: Snapshot, protocol: ProtocolRequest, chosen: dict[str, F
         timeout=settings.query_timeout, admission=snapshot.admission, address=request.remote_addr or "",
         client=request.environ.get("gunicorn.socket"))
     answer = store.decode(body, form)  # type: ignore[attr-defined]
-    bounded = bounded_answer(answer, _wire(form, fmt), settings.row_limit, settings.max_answer_bytes)
+    bounded = bounded_answer(answer, _wire(form, fmt), *_limits(fmt, settings))
     return form, bounded.body, bounded.cut
+
+
+def _limits(fmt: Format | None, settings: Settings) -> tuple[int, int]:
+    """(rows, bytes) an answer is cut at: a page, made and rendered in this web worker, at far fewer."""
+    if fmt is HTML:
+        return min(settings.row_limit, PAGE_ROWS), min(settings.max_answer_bytes, PAGE_BYTES)
+    return settings.row_limit, settings.max_answer_bytes
 
 
 def _names_its_dataset(protocol: ProtocolRequest, base_iri: str) -> bool:
