@@ -19,6 +19,7 @@ from ..query.reading import read
 from ..query.sandbox import CPU_MARGIN
 from ..query.upstream import run_upstream
 from ..results import bounded_answer
+from ..stores.base import StoreError
 from ..stores.oxigraph import dataset_graphs
 from ..stores.sparql import decode_escapes
 from .errors import BadRequest, NotAcceptable, ReadOnly, ServiceUnavailable
@@ -157,8 +158,10 @@ def _in_store(snapshot: Snapshot, protocol: ProtocolRequest, chosen: dict[str, F
                                    own_dataset=_names_its_dataset(protocol, base_iri), cancel=cancel),
         timeout=settings.query_timeout, admission=snapshot.admission, address=request.remote_addr or "",
         client=request.environ.get("gunicorn.socket"))
-    answer = store.decode(body, form)  # type: ignore[attr-defined]
-    bounded = bounded_answer(answer, _wire(form, fmt), *_limits(fmt, settings))
+    try:  # what the store wrote is read lazily, row by row
+        bounded = bounded_answer(store.decode(body, form), _wire(form, fmt), *_limits(fmt, settings))  # type: ignore[attr-defined]
+    except (SyntaxError, ValueError) as error:  # e.g. Virtuoso's IRI("x") leaves the IRI relative
+        raise StoreError(f"its answer is not valid RDF: {error}") from None
     return form, bounded.body, bounded.cut
 
 
