@@ -12,6 +12,7 @@ from conftest import REPO, cli, running_server
 from finhealthkg.build import build_release
 from finhealthkg.config import Settings
 from finhealthkg.release import switch_current
+from finhealthkg.web.app import create_app
 
 
 def release_served(url: str) -> str:
@@ -71,3 +72,16 @@ def test_behind_a_proxy_the_public_url_is_described(release):
         response = requests.get(url + "/sparql", headers={
             "Accept": "application/n-triples", "X-Forwarded-Proto": "https", "X-Forwarded-Host": "kg.example.org"})
         assert "kg.example.org" not in response.text
+
+
+def test_what_a_release_keeps_for_requests_is_bounded(release, tmp_path):
+    """Keys that come from requests (a type asked for, a host name) must not grow a worker forever."""
+    from finhealthkg.web.publication import EXTENSION, MEMO_ENTRIES
+
+    app = create_app(Settings(root=REPO, releases_dir=release.path.parent, run_dir=tmp_path))
+    client = app.test_client()
+    for n in range(MEMO_ENTRIES + 20):
+        asked = client.get("/reconcile/extend/propose", query_string={"type": f"https://example.org/T{n}"})
+        assert asked.status_code == 200
+    assert len(app.extensions[EXTENSION].now.cache) == MEMO_ENTRIES
+    assert client.get("/catalog").status_code == 200

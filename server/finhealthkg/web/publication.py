@@ -57,6 +57,7 @@ CACHE_CONTROL = "public, max-age=300"  # a release never changes: its answers ma
 FOLLOW_SECONDS = {"local": 1.0, "remote": 5.0}
 KEEP_MEMORY = 256 * 2**20  # bytes: a query process holding more after a query is replaced
 RELEASE_FILES = {str(CATALOG_GRAPH): "catalog.ttl", str(VOID_GRAPH): "void.ttl"}  # graphs served as written
+MEMO_ENTRIES = 512  # per release and server process (Snapshot.memo)
 RETRY_AFTER = 10  # seconds a client waits after a long query of its was refused a slot
 PAST_SNAPSHOTS = 4  # past releases kept open per server process; the least recently asked is closed
 VERSION = re.compile(r"[0-9A-Za-z][0-9A-Za-z.\-]{0,80}")  # what a release name can be (release._new_version)
@@ -120,9 +121,16 @@ class Snapshot:
         return pyoxigraph.parse_query_results(answered.body, format=pyoxigraph.QueryResultsFormat.JSON)
 
     def memo(self, key: str, compute):  # noqa: ANN001, ANN201 - any value
-        if key not in self.cache:
-            self.cache[key] = compute()
-        return self.cache[key]
+        """compute(), kept for this release under `key`; at most MEMO_ENTRIES are kept, the least
+        recently used going first (some keys come from requests: a type asked for, a host name)."""
+        cache = self.cache
+        if key in cache:
+            cache[key] = value = cache.pop(key)  # most recently used: last
+            return value
+        value = cache[key] = compute()
+        while len(cache) > MEMO_ENTRIES:
+            cache.pop(next(iter(cache)))
+        return value
 
     def graph(self, name: str) -> Graph:
         """A whole named graph of the release as an rdflib Graph (small graphs only). The VoID
