@@ -21,12 +21,19 @@ RDF_OFFERS = (TURTLE, JSONLD, RDFXML, NTRIPLES)
 
 @blueprint.route("/.well-known/void")
 def void() -> Response:
-    return _graph(str(VOID_GRAPH), negotiate(RDF_OFFERS, request.args.get("format")))
+    return _graph(str(VOID_GRAPH), _for_reader())
 
 
 @blueprint.route("/catalog")
 def catalog() -> Response:
-    return _graph(str(CATALOG_GRAPH), negotiate(RDF_OFFERS, request.args.get("format")))
+    return _graph(str(CATALOG_GRAPH), _for_reader())
+
+
+def _for_reader():  # noqa: ANN202 - Format
+    """The format asked for; a browser (HTML first, then application/xml, which means RDF/XML to
+    a linked-data client) reads the Turtle, which it shows as text, rather than download RDF/XML."""
+    fmt = negotiate((HTML, *RDF_OFFERS), request.args.get("format"))
+    return TURTLE if fmt is HTML else fmt
 
 
 @blueprint.route("/dataset")
