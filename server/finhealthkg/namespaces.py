@@ -15,9 +15,7 @@ ADMS = Namespace(PREFIXES["adms"])
 VOID = Namespace(PREFIXES["void"])
 DCAT = Namespace(PREFIXES["dcat"])
 SD = Namespace(PREFIXES["sd"])
-WD = Namespace(PREFIXES["wd"])
 
-ONTOLOGY_IRI = str(FHKG)  # the ontology IRI is the vocabulary namespace itself
 
 # The store keeps each part of a release in its own named graph. The default graph of a
 # query is the union of DATASET_GRAPHS: the knowledge graph a researcher asks about.

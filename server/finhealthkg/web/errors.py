@@ -42,14 +42,6 @@ class NotFound(PublisherError):
     status, title = 404, "Not Found"
 
 
-class MethodNotAllowed(PublisherError):
-    status, title = 405, "Method Not Allowed"
-
-    def __init__(self, allowed: tuple[str, ...]) -> None:
-        super().__init__(f"{request.method} is not allowed here; use {', '.join(allowed)}",
-                         {"Allow": ", ".join(allowed)})
-
-
 class NotAcceptable(PublisherError):
     status, title = 406, "Not Acceptable"
 

@@ -21,7 +21,6 @@ class Format:
     media_type: str
     suffix: str | None = None  # file suffix of /doc/...{.suffix}
     rdf: pyoxigraph.RdfFormat | None = None
-    results: pyoxigraph.QueryResultsFormat | None = None
     aliases: tuple[str, ...] = ()  # other media types that mean the same
     label: str = ""
 
@@ -49,14 +48,11 @@ RDFXML = Format("rdfxml", "application/rdf+xml", "rdf", rdf=pyoxigraph.RdfFormat
 HTML = Format("html", "text/html", "html", aliases=("application/xhtml+xml",), label="HTML")
 
 RESULTS_JSON = Format("json", "application/sparql-results+json",
-                      results=pyoxigraph.QueryResultsFormat.JSON,
                       aliases=("application/json",), label="SPARQL JSON")
 RESULTS_XML = Format("xml", "application/sparql-results+xml",
-                     results=pyoxigraph.QueryResultsFormat.XML,
                      aliases=("application/xml", "text/xml"), label="SPARQL XML")
-RESULTS_CSV = Format("csv", "text/csv", results=pyoxigraph.QueryResultsFormat.CSV, label="CSV")
-RESULTS_TSV = Format("tsv", "text/tab-separated-values",
-                     results=pyoxigraph.QueryResultsFormat.TSV, label="TSV")
+RESULTS_CSV = Format("csv", "text/csv", label="CSV")
+RESULTS_TSV = Format("tsv", "text/tab-separated-values", label="TSV")
 
 TEXT = Format("text", "text/plain", label="plain text")
 JSON = Format("json", "application/json", label="JSON")
