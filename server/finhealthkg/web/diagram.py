@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from html import escape
 
 from ..namespaces import FHKG, ORG
-from .pages import local_url, short
+from .iris import local_url, short
 from .publication import Snapshot
 
 # Which things the network diagram shows, in which row, with which style.

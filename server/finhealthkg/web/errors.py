@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape
 
 from flask import Flask, Response, render_template, request
@@ -13,9 +12,7 @@ from werkzeug.exceptions import HTTPException
 
 from ..query.pool import Busy, ClientGone, QueryStopped
 from ..stores.base import QueryTimeout, StoreError, StoreRejected
-
-if TYPE_CHECKING:
-    from .negotiation import Format
+from .formats import HTML, JSON, JSONLD, NTRIPLES, RDFXML, RESULTS_JSON, RESULTS_XML, TEXT, TURTLE, Format
 
 log = logging.getLogger(__name__)
 
@@ -126,18 +123,6 @@ def register_error_handlers(app: Flask) -> None:
 
 
 def render_error(status: int, title: str, message: str, headers: dict[str, str] | None = None) -> Response:
-    from .negotiation import (
-        HTML,
-        JSON,
-        JSONLD,
-        NTRIPLES,
-        RDFXML,
-        RESULTS_JSON,
-        RESULTS_XML,
-        TEXT,
-        TURTLE,
-    )
-
     # A message may quote the client's input, which can hold lone surrogates (from a query's
     # \ud800 escapes) that UTF-8 cannot encode: written as escapes, never failing the answer.
     message = message.encode("utf-8", "backslashreplace").decode("utf-8")

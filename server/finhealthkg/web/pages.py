@@ -12,12 +12,12 @@ from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, FOAF, OWL, RDF, RDFS, SKOS
 from rdflib.term import Node
 
-from ..namespaces import FHKG, ONTOLOGY_GRAPH, ORG, PREFIXES, SCHEMA
+from ..namespaces import FHKG, ONTOLOGY_GRAPH, ORG, SCHEMA
+from .diagram import neighbourhood
 from .i18n import TERM_LABELS, language, preference, words
+from .iris import local_url, short  # noqa: F401 - re-exported: pages link with them
 from .negotiation import Format
-from .publication import Snapshot, publication
-
-_PREFIX_BY_NAMESPACE = sorted(((ns, prefix) for prefix, ns in PREFIXES.items()), key=lambda p: -len(p[0]))
+from .publication import Snapshot
 
 GROUPS = (  # (key, title by language, predicates); what is left goes by its value: facts or relations
     ("names", {"en": "Names", "fi": "Nimet", "sv": "Namn"},
@@ -39,19 +39,6 @@ class Value:
     iri: str | None = None
     lang: str | None = None
     datatype: str | None = None
-
-
-def local_url(iri: str) -> str:
-    """Links to this dataset's IRIs stay on this server, whatever its host."""
-    base = publication().settings.base_iri
-    return "/" + iri[len(base):] if iri.startswith(base) else iri
-
-
-def short(iri: str) -> str:
-    for namespace, prefix in _PREFIX_BY_NAMESPACE:
-        if iri.startswith(namespace) and len(iri) > len(namespace):
-            return f"{prefix}:{iri[len(namespace):]}"
-    return iri
 
 
 class Labeller:
@@ -114,8 +101,6 @@ class Labeller:
 
 
 def description_page(snapshot: Snapshot, iri: str, graph: Graph, alternates: list[tuple[Format, str]]) -> str:
-    from .diagram import neighbourhood
-
     lang = language()
     label = Labeller(snapshot, graph, lang)
     subject = URIRef(iri)

@@ -49,6 +49,7 @@ from ..release import (
 from ..stores import Store, StoreError
 from ..stores.oxigraph import OxigraphStore
 from .errors import NotFound, ServiceUnavailable
+from .serialize import to_rdflib
 
 log = logging.getLogger(__name__)
 EXTENSION = "finhealthkg"
@@ -138,7 +139,6 @@ class Snapshot:
         them: a store gives numbers back in its own types (Oxigraph reads dcat:byteSize's
         xsd:nonNegativeInteger as xsd:integer), and a harvester checks the datatypes."""
         def fetch() -> Graph:
-            from .serialize import to_rdflib
             written = RELEASE_FILES.get(name)
             if written and self.release is not None and (self.release.path / written).is_file():
                 graph = Graph().parse(self.release.path / written, format="turtle")

@@ -25,6 +25,8 @@ from .negotiation import DOCUMENT_FORMATS, HTML, Format, negotiate
 from .pages import description_page
 from .publication import Snapshot, conditional, publication, served, validators
 from .serialize import graph_bytes, to_rdflib, triples_bytes
+from .shapes_doc import shape_response, shapes_response
+from .vocabulary import vocabulary_response
 
 blueprint = Blueprint("resources", __name__)
 
@@ -54,7 +56,6 @@ def document(kind: str, name: str) -> Response:
 def vocabulary() -> Response:
     snapshot = served()
     if negotiate(DOCUMENT_FORMATS, request.args.get("format")) is HTML:  # the documentation for people
-        from .vocabulary import vocabulary_response
         return vocabulary_response(snapshot, _alternates("/def/"), negotiated=True)
     ontology = str(ONTOLOGY_GRAPH)
     return _whole_graph(snapshot, ontology, "/def/", publication().settings.base_iri + "def/")
@@ -76,7 +77,6 @@ def term(name: str) -> Response:
 @blueprint.route("/shapes/")
 def shapes() -> Response:
     if negotiate(DOCUMENT_FORMATS, request.args.get("format")) is HTML:  # "what a valid X looks like"
-        from .shapes_doc import shapes_response
         return shapes_response(served(), _alternates("/shapes/"), negotiated=True)
     return _whole_graph(served(), str(SHAPES_GRAPH), "/shapes/", publication().settings.base_iri + "shapes/")
 
@@ -90,7 +90,6 @@ def shape(name: str) -> Response:
     if (iri, None, None) not in graph:
         raise NotFound(f"<{iri}> is not a shape of this dataset")
     if (fmt or negotiate(DOCUMENT_FORMATS, request.args.get("format"))) is HTML:
-        from .shapes_doc import shape_response
         return shape_response(snapshot, str(iri), _alternates(f"/shapes/{shape_name}"), negotiated=fmt is None)
     described = snapshot.memo(f"cbd:{iri}", lambda: graph.cbd(iri))  # with its blank nodes
     return _graph_response(snapshot, str(iri), f"/shapes/{shape_name}", fmt, described)
