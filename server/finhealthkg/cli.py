@@ -22,6 +22,7 @@ from pathlib import Path
 import pyoxigraph
 
 from .config import SHACL_ENGINES, Settings
+from .formats import RDF_WRITERS, RESULT_WRITERS
 from .namespaces import PREFIXES
 from .progress import Steps
 from .release import Release, ReleaseError, current_release, list_releases
@@ -115,7 +116,7 @@ def _parser() -> argparse.ArgumentParser:
     query.add_argument("query", help="the query text, or @FILE to read it from a file, or - for stdin")
     query.add_argument("--release", help="version to query (default: the current release)")
     query.add_argument("--format", default="table",
-                       choices=("table", "json", "xml", "csv", "tsv", "turtle", "ntriples", "jsonld"),
+                       choices=("table", *RESULT_WRITERS, *(n for n in RDF_WRITERS if n not in RESULT_WRITERS)),
                        help="output format (default: a text table; CONSTRUCT gives turtle)")
     query.set_defaults(handler=_query)
 
@@ -283,17 +284,8 @@ def _releases(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
-RESULT_FORMATS = {
-    "json": pyoxigraph.QueryResultsFormat.JSON,
-    "xml": pyoxigraph.QueryResultsFormat.XML,
-    "csv": pyoxigraph.QueryResultsFormat.CSV,
-    "tsv": pyoxigraph.QueryResultsFormat.TSV,
-}
-GRAPH_FORMATS = {
-    "turtle": pyoxigraph.RdfFormat.TURTLE,
-    "ntriples": pyoxigraph.RdfFormat.N_TRIPLES,
-    "jsonld": pyoxigraph.RdfFormat.JSON_LD,
-}
+RESULT_FORMATS = RESULT_WRITERS
+GRAPH_FORMATS = RDF_WRITERS
 
 
 def _query(args: argparse.Namespace, settings: Settings) -> int:

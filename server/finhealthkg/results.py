@@ -12,20 +12,11 @@ from xml.sax.saxutils import escape
 
 import pyoxigraph
 
+from .formats import RDF_WRITERS, RESULT_WRITERS
 from .prefixes import PREFIXES
 
-RESULT_FORMATS = {
-    "json": pyoxigraph.QueryResultsFormat.JSON,
-    "xml": pyoxigraph.QueryResultsFormat.XML,
-    "csv": pyoxigraph.QueryResultsFormat.CSV,
-    "tsv": pyoxigraph.QueryResultsFormat.TSV,
-}
-RDF_FORMATS = {
-    "turtle": pyoxigraph.RdfFormat.TURTLE,
-    "jsonld": pyoxigraph.RdfFormat.JSON_LD,
-    "ntriples": pyoxigraph.RdfFormat.N_TRIPLES,
-    "rdfxml": pyoxigraph.RdfFormat.RDF_XML,
-}
+RESULT_FORMATS = RESULT_WRITERS  # SELECT/ASK writers by format name
+RDF_FORMATS = RDF_WRITERS  # CONSTRUCT/DESCRIBE writers by format name
 
 
 def answer_bytes(answer: object, name: str) -> bytes:

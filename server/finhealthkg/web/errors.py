@@ -10,9 +10,9 @@ from xml.sax.saxutils import escape
 from flask import Flask, Response, render_template, request
 from werkzeug.exceptions import HTTPException
 
+from ..formats import HTML, JSON, JSONLD, NTRIPLES, RDFXML, RESULTS_JSON, RESULTS_XML, TEXT, TURTLE, Format
 from ..query.pool import Busy, ClientGone, QueryStopped
 from ..stores.base import QueryTimeout, StoreError, StoreRejected
-from .formats import HTML, JSON, JSONLD, NTRIPLES, RDFXML, RESULTS_JSON, RESULTS_XML, TEXT, TURTLE, Format
 
 log = logging.getLogger(__name__)
 

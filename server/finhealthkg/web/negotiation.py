@@ -10,8 +10,7 @@ from flask import request
 from werkzeug.datastructures import MIMEAccept
 from werkzeug.http import parse_accept_header
 
-from .errors import BadRequest, NotAcceptable
-from .formats import (  # noqa: F401 - the table, read here and re-exported
+from ..formats import (  # noqa: F401 - the table, read here and re-exported
     BOOLEAN_FORMATS,
     DOCUMENT_FORMATS,
     HTML,
@@ -29,6 +28,7 @@ from .formats import (  # noqa: F401 - the table, read here and re-exported
     TURTLE,
     Format,
 )
+from .errors import BadRequest, NotAcceptable
 
 
 def negotiate(offers: tuple[Format, ...], explicit: str | Sequence[str] | None = None) -> Format:

@@ -7,6 +7,7 @@ from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import RDF, RDFS, XSD
 
 from ..catalog import dataset_iri, service_iri
+from ..formats import RDF_FORMATS, SOLUTION_FORMATS
 from ..namespaces import DATASET_GRAPHS, PREFIXES, SD, VOID
 from .examples import EDITOR_PREFIXES, EXAMPLES
 from .i18n import language
@@ -15,8 +16,7 @@ from .publication import RELEASE_HEADER, Snapshot, publication, served
 from .serialize import graph_bytes
 
 FORMATS = Namespace("http://www.w3.org/ns/formats/")
-RESULT_FORMATS = ("SPARQL_Results_JSON", "SPARQL_Results_XML", "SPARQL_Results_CSV",
-                  "SPARQL_Results_TSV", "Turtle", "N-Triples", "JSON-LD", "RDF_XML")
+RESULT_FORMATS = tuple(f.w3c for f in (*SOLUTION_FORMATS, *RDF_FORMATS) if f.w3c)  # W3C formats IRIs' names
 
 
 def service_description(snapshot: Snapshot | None = None) -> Response:
