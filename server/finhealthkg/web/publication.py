@@ -206,7 +206,7 @@ class Publication:
         settings = self.settings
         local = next((r for r in list_releases(settings) if r.version == version), None)
         if settings.store_url:
-            from ..stores import sparql as remote  # requests and SPARQLWrapper: only for an external store
+            from ..stores import sparql as remote  # requests: only for an external store
 
             view = remote.release_view(remote.connection_from(settings), settings.base_iri, version)
             if view is None:
@@ -295,7 +295,7 @@ def _followed_release(settings: Settings) -> tuple[Release, Store]:
 
 
 def _remote_follower(settings: Settings) -> Follower:
-    from ..stores import sparql as remote  # requests and SPARQLWrapper: only for an external store
+    from ..stores import sparql as remote  # requests: only for an external store
 
     connection = remote.connection_from(settings)
 
