@@ -11,7 +11,7 @@ from rdflib import Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCTERMS, FOAF, RDF, RDFS, SKOS, XSD
 from rdflib.term import Node
 
-from .namespaces import DCAT, PREFIXES, VOID
+from .namespaces import DCAT, PREFIXES, VOID, dataset_iri, service_iri
 
 SPDX = Namespace("http://spdx.org/rdf/terms#")
 IANA = "http://www.iana.org/assignments/media-types/"
@@ -35,14 +35,6 @@ SERVICE_KEYWORDS = (("SPARQL", "en"), ("SPARQL", "fi"), ("linked data", "en"), (
 
 def catalog_iri(base_iri: str) -> URIRef:
     return URIRef(base_iri + "catalog")
-
-
-def dataset_iri(base_iri: str) -> URIRef:
-    return URIRef(base_iri + "dataset")
-
-
-def service_iri(base_iri: str) -> URIRef:
-    return URIRef(base_iri + "service/sparql")
 
 
 def catalog_description(

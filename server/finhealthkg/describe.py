@@ -10,8 +10,7 @@ from datetime import datetime
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, RDF, XSD
 
-from .catalog import dataset_iri
-from .namespaces import DCAT, PREFIXES, VOID, VOID_GRAPH
+from .namespaces import DCAT, PREFIXES, VOID, VOID_GRAPH, dataset_iri
 from .stores.base import Store, StoreError
 from .stores.oxigraph import OxigraphStore
 

@@ -14,8 +14,8 @@ from typing import Any
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, RDF, RDFS, XSD
 
-from .catalog import DISTRIBUTIONS, add_distribution, dataset_iri
-from .namespaces import ADMS, DCAT, PREFIXES, VOID
+from .catalog import DISTRIBUTIONS, add_distribution
+from .namespaces import ADMS, DCAT, PREFIXES, VOID, dataset_iri
 
 PROV_COMMIT = URIRef("http://www.w3.org/ns/prov#wasDerivedFrom")
 # What each version says the same as the dataset it is a version of (DCAT-AP asks them of a Dataset).

@@ -1,6 +1,6 @@
 """Every IRI base, graph name and prefix of the project, written once."""
 
-from rdflib import Namespace
+from rdflib import Namespace, URIRef
 
 from .prefixes import BASE, KINDS, PREFIXES  # noqa: F401 - re-exported: the strings behind these
 
@@ -25,3 +25,13 @@ SHAPES_GRAPH = GRAPH["shapes"]
 VOID_GRAPH = GRAPH["void"]  # VoID statistics of the release
 CATALOG_GRAPH = GRAPH["catalog"]  # DCAT catalogue: the dataset, its distributions, the endpoint
 DATASET_GRAPHS = (ONTOLOGY_GRAPH, DATA_GRAPH)
+
+
+def dataset_iri(base_iri: str) -> URIRef:
+    """The dataset every release is a version of (VoID, DCAT)."""
+    return URIRef(base_iri + "dataset")
+
+
+def service_iri(base_iri: str) -> URIRef:
+    """The SPARQL endpoint as a DCAT data service."""
+    return URIRef(base_iri + "service/sparql")

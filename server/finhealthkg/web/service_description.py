@@ -6,9 +6,8 @@ from flask import Response, render_template, request
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import RDF, RDFS, XSD
 
-from ..catalog import dataset_iri, service_iri
 from ..formats import RDF_FORMATS, SOLUTION_FORMATS
-from ..namespaces import DATASET_GRAPHS, PREFIXES, SD, VOID
+from ..namespaces import DATASET_GRAPHS, PREFIXES, SD, VOID, dataset_iri, service_iri
 from .examples import EDITOR_PREFIXES, EXAMPLES
 from .i18n import language
 from .negotiation import HTML, JSONLD, NTRIPLES, RDFXML, TURTLE, negotiate
