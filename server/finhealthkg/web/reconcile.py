@@ -25,7 +25,7 @@ from flask import Blueprint, Response, current_app, redirect, render_template, r
 from ..namespaces import FHKG, ORG
 from ..search import fold
 from .errors import BadRequest, NotFound
-from .extension import extend, known_properties, labeller, propose
+from .data_extension import extend, known_properties, labeller, propose
 from .i18n import language
 from .matching import IRI, Candidate, Constraint, Query, reconcile
 from .pages import local_url
