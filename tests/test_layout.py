@@ -99,7 +99,7 @@ SERVING = ("finhealthkg.web", "finhealthkg.query", "finhealthkg.stores", "finhea
            "finhealthkg.serve", "finhealthkg.release", "finhealthkg.results")
 BUILD_ONLY = ("finhealthkg.build", "finhealthkg.validate", "finhealthkg.derived", "finhealthkg.load",
               "finhealthkg.sources", "finhealthkg.shacl_report", "finhealthkg.shacl_sparql", "finhealthkg.tables",
-              "finhealthkg.progress")
+              "finhealthkg.progress", "finhealthkg.describe")
 
 
 def _within(name: str, roots: tuple[str, ...]) -> bool:

@@ -4,14 +4,12 @@ joined with the hand-written title, description and licence of data/catalog.ttl.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
 from datetime import datetime
 
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, RDF, XSD
 
-from .namespaces import DCAT, PREFIXES, VOID, VOID_GRAPH, dataset_iri
-from .stores.base import Store, StoreError
+from .namespaces import DCAT, PREFIXES, VOID, dataset_iri
 from .stores.oxigraph import OxigraphStore
 
 FORMATS = "http://www.w3.org/ns/formats/"
@@ -119,29 +117,3 @@ def _one_row(store: OxigraphStore, sparql: str) -> dict[str, int]:
 def _namespace_of(term: str) -> str:
     cut = max(term.rfind("#"), term.rfind("/"))
     return term[: cut + 1]
-
-
-@dataclass(frozen=True)
-class ReleaseInfo:
-    """What a store says about the release it holds (read from its VoID graph)."""
-
-    version: str
-    modified: datetime
-    triples: int
-    entities: int
-
-
-def release_info(store: Store, base_iri: str) -> ReleaseInfo:
-    """The release a store serves; StoreError when the store holds no release description."""
-    answer = store.query(f"""
-        PREFIX void: <{VOID}> PREFIX dcat: <{DCAT}> PREFIX dcterms: <http://purl.org/dc/terms/>
-        SELECT ?version ?modified ?triples ?entities WHERE {{ GRAPH <{VOID_GRAPH}> {{
-            <{dataset_iri(base_iri)}> dcat:version ?version ; dcterms:modified ?modified ;
-                void:triples ?triples ; void:entities ?entities }} }}""")
-    row = next(iter(answer), None)
-    if row is None:
-        raise StoreError(f"the store holds no release description for <{dataset_iri(base_iri)}> "
-                         f"in <{VOID_GRAPH}> (was it built with this base IRI?)")
-    return ReleaseInfo(version=row["version"].value,
-                       modified=datetime.fromisoformat(row["modified"].value),
-                       triples=int(row["triples"].value), entities=int(row["entities"].value))

@@ -32,7 +32,8 @@ from pathlib import Path
 from typing import Any
 
 from .config import Settings
-from .stores import StoreError
+from .namespaces import DCAT, VOID, VOID_GRAPH, dataset_iri
+from .stores import Store, StoreError
 from .stores.oxigraph import OxigraphStore
 
 MANIFEST = "release.json"
@@ -363,3 +364,29 @@ def fsync_directory(path: Path) -> None:
         os.fsync(descriptor)
     finally:
         os.close(descriptor)
+
+
+@dataclass(frozen=True)
+class ReleaseInfo:
+    """What a store says about the release it holds (read from its VoID graph)."""
+
+    version: str
+    modified: datetime
+    triples: int
+    entities: int
+
+
+def release_info(store: Store, base_iri: str) -> ReleaseInfo:
+    """The release a store serves; StoreError when the store holds no release description."""
+    answer = store.query(f"""
+        PREFIX void: <{VOID}> PREFIX dcat: <{DCAT}> PREFIX dcterms: <http://purl.org/dc/terms/>
+        SELECT ?version ?modified ?triples ?entities WHERE {{ GRAPH <{VOID_GRAPH}> {{
+            <{dataset_iri(base_iri)}> dcat:version ?version ; dcterms:modified ?modified ;
+                void:triples ?triples ; void:entities ?entities }} }}""")
+    row = next(iter(answer), None)
+    if row is None:
+        raise StoreError(f"the store holds no release description for <{dataset_iri(base_iri)}> "
+                         f"in <{VOID_GRAPH}> (was it built with this base IRI?)")
+    return ReleaseInfo(version=row["version"].value,
+                       modified=datetime.fromisoformat(row["modified"].value),
+                       triples=int(row["triples"].value), entities=int(row["entities"].value))

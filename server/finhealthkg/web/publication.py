@@ -31,7 +31,6 @@ from rdflib import Graph
 from werkzeug.http import http_date, quote_etag
 
 from ..config import Settings
-from ..describe import ReleaseInfo, release_info
 from ..namespaces import CATALOG_GRAPH, DATASET_GRAPHS, PREFIXES, VOID_GRAPH
 from ..query.admission import Admission
 from ..query.pool import QueryPool
@@ -41,9 +40,11 @@ from ..release import (
     CURRENT,
     Release,
     ReleaseError,
+    ReleaseInfo,
     ServedRelease,
     check_release,
     list_releases,
+    release_info,
     release_to_serve,
 )
 from ..stores import Store, StoreError

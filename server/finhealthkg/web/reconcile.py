@@ -24,8 +24,8 @@ from flask import Blueprint, Response, current_app, redirect, render_template, r
 
 from ..namespaces import FHKG, ORG
 from ..search import fold
-from .errors import BadRequest, NotFound
 from .data_extension import extend, known_properties, labeller, propose
+from .errors import BadRequest, NotFound
 from .i18n import language
 from .matching import IRI, Candidate, Constraint, Query, reconcile
 from .pages import local_url

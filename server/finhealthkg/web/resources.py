@@ -16,9 +16,9 @@ from pyoxigraph import NamedNode, Triple
 from rdflib import Graph, URIRef
 from rdflib.namespace import OWL
 
-from ..describe import ReleaseInfo
 from ..description_query import describe_query
 from ..namespaces import KINDS, ONTOLOGY_GRAPH, SHAPES_GRAPH
+from ..release import ReleaseInfo
 from .errors import NotAcceptable, NotFound
 from .i18n import language
 from .negotiation import DOCUMENT_FORMATS, HTML, Format, negotiate

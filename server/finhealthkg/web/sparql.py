@@ -11,13 +11,13 @@ import pyoxigraph
 from flask import Blueprint, Response, request
 
 from ..config import Settings
-from ..describe import ReleaseInfo
 from ..query.policy import SERVICE_REFUSED, QueryRefused, UpdateRefused, check_query
 from ..query.pool import QueryFailed, QueryPool
 from ..query.process import Answered, Job
 from ..query.reading import read
 from ..query.sandbox import CPU_MARGIN
 from ..query.upstream import run_upstream
+from ..release import ReleaseInfo
 from ..results import bounded_answer
 from ..stores.base import StoreError
 from ..stores.oxigraph import dataset_graphs
