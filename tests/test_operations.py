@@ -105,20 +105,31 @@ def test_access_log_is_one_json_line_per_request_without_query_text_or_credentia
     query = f'ASK {{ ?s ?p "{secret}" }}'
     lookup = "SELECT ?p ?o WHERE { <https://w3id.org/finhealthkg/id/organization/auria-biobank> ?p ?o }"
     with own_server(release, tmp_path) as server:
-        sent = [
-            requests.get(server.url + "/sparql", params={"query": query}, headers={"Accept": "application/json"}),
-            requests.post(server.url + "/sparql", data={"query": query}, headers={"Accept": "application/json"}),
-            requests.post(server.url + "/sparql", data=query.encode(),
-                          headers={"Content-Type": "application/sparql-query", "Accept": "application/json"}),
-            requests.get(server.url + f"/doc/organization/auria-biobank?token={secret}",
-                         headers={"Authorization": f"Bearer {secret}", "Cookie": f"session={secret}"},
-                         auth=("someone", secret)),
-            requests.get(server.url + "/no/such/page"),
-            requests.post(server.url + "/sparql", data={"update": "CLEAR ALL"}),
+        def logged(response: requests.Response) -> requests.Response:
+            # each worker writes its line after the answer is sent, so two requests in a row may be
+            # logged in either order: wait for this one's line before the next is sent
+            deadline = time.monotonic() + 10
+            while sum(1 for line in server.stdout.read_text().rpartition("\n")[0].splitlines()
+                      if json.loads(line)["path"] != "/healthz") < len(sent) + 1:
+                assert time.monotonic() < deadline, "no access-log line for " + response.url
+                time.sleep(0.02)
+            return response
+
+        sent: list[requests.Response] = []
+        for send in (
+            lambda: requests.get(server.url + "/sparql", params={"query": query}, headers={"Accept": "application/json"}),
+            lambda: requests.post(server.url + "/sparql", data={"query": query}, headers={"Accept": "application/json"}),
+            lambda: requests.post(server.url + "/sparql", data=query.encode(),
+                                  headers={"Content-Type": "application/sparql-query", "Accept": "application/json"}),
+            lambda: requests.get(server.url + f"/doc/organization/auria-biobank?token={secret}",
+                                 headers={"Authorization": f"Bearer {secret}", "Cookie": f"session={secret}"},
+                                 auth=("someone", secret)),
+            lambda: requests.get(server.url + "/no/such/page"),
+            lambda: requests.post(server.url + "/sparql", data={"update": "CLEAR ALL"}),
             # a point lookup: answered by quick.py, in front of Flask, and logged the same
-            requests.get(server.url + "/sparql", params={"query": lookup}, headers={"Accept": "application/json"}),
-        ]
-        time.sleep(0.5)  # the last line written
+            lambda: requests.get(server.url + "/sparql", params={"query": lookup}, headers={"Accept": "application/json"}),
+        ):
+            sent.append(logged(send()))
     log = server.stdout.read_text()
     assert secret not in log and "CLEAR ALL" not in log and "ASK" not in log
     lines = [json.loads(line) for line in log.splitlines()]  # every line is one JSON object
