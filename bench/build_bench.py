@@ -134,9 +134,9 @@ def build(graph: Graph, timeout: float, reuse: bool = False) -> dict:
 # --- the child: one build, its records as JSON lines ------------------------------------------------
 
 def child(root: Path, releases: Path, records: Path) -> int:
-    from finhealthkg.build import BUILD_STEPS, build_release
     from finhealthkg.config import Settings
-    from finhealthkg.progress import Steps
+    from finhealthkg.pipeline.build import BUILD_STEPS, build_release
+    from finhealthkg.pipeline.progress import Steps
 
     out = records.open("a", encoding="utf-8")
 

@@ -53,7 +53,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 PARTS = ("ontology", "shapes", "data")
-CATALOG_FILE = "catalog.ttl"  # kept apart from the knowledge graph (server/finhealthkg/sources.py)
+CATALOG_FILE = "catalog.ttl"  # kept apart from the knowledge graph (server/finhealthkg/pipeline/sources.py)
 GENERATED_FILE = "generated.ttl"
 MIN_GENERATED = 1000  # below this there is no room for a region
 

@@ -17,8 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from finhealthkg.build import build_release
 from finhealthkg.config import Settings
+from finhealthkg.pipeline.build import build_release
+from finhealthkg.pipeline.sources import Sources, load_sources
 from finhealthkg.release import Release
 
 REPO = Path(__file__).resolve().parents[1]
@@ -121,6 +122,12 @@ def project(tmp_path: Path) -> Settings:
     """Settings for a fresh copy of the sources with its own releases directory."""
     root = copy_sources(tmp_path / "project")
     return Settings(root=root, releases_dir=tmp_path / "releases")
+
+
+@pytest.fixture(scope="session")
+def sources() -> Sources:
+    """The repository's ontology, shapes and data, read once for every module (read-only)."""
+    return load_sources(Settings(root=REPO))
 
 
 @pytest.fixture(scope="session")

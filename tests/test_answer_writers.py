@@ -1,4 +1,4 @@
-"""The query processes write SELECT answers row by row (results.py), so that an answer can stop
+"""The query processes write SELECT answers row by row (query/answers.py), so that an answer can stop
 at a row or byte limit; uncut, what they write must be byte for byte what Oxigraph's own
 writers write, for any term: odd strings, languages, datatypes, blank nodes, unbound values,
 triple terms. One deliberate difference: an IRI with a comma is quoted in CSV (RFC 4180);
@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from finhealthkg.results import RESULT_FORMATS, bounded_answer
+from finhealthkg.query.answers import RESULT_FORMATS, bounded_answer
 
 EX = "http://example.org/"
 text = st.one_of(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=12),

@@ -18,8 +18,8 @@ from rdflib.namespace import RDF
 
 from conftest import REPO, cli
 from finhealthkg.config import Settings
+from finhealthkg.pipeline.sources import load_sources
 from finhealthkg.release import CHECKSUMS, MANIFEST, Release, current_release, list_releases
-from finhealthkg.sources import load_sources
 
 DUMPS = ("dataset.ttl", "dataset.nt.gz", "dataset.jsonld")
 

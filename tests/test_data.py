@@ -6,16 +6,8 @@ import pytest
 from rdflib import Literal, URIRef
 from rdflib.namespace import DCTERMS, OWL, RDF, RDFS, SKOS
 
-from conftest import REPO
-from finhealthkg.config import Settings
 from finhealthkg.namespaces import FHKG, ID, ORG, PREFIXES
-from finhealthkg.sources import load_sources
-from finhealthkg.validate import validate_sources
-
-
-@pytest.fixture(scope="module")
-def sources():
-    return load_sources(Settings(root=REPO))
+from finhealthkg.pipeline.validate import validate_sources
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ import pytest
 
 from conftest import alive, cli
 from finhealthkg import search
-from finhealthkg.build import build_release
+from finhealthkg.pipeline.build import build_release
 from finhealthkg.release import ReleaseError, current_release, list_releases
 
 
@@ -83,7 +83,7 @@ SLOW_BUILD = """
 import sys, time
 from pathlib import Path
 from finhealthkg import search
-from finhealthkg.build import build_release
+from finhealthkg.pipeline.build import build_release
 from finhealthkg.config import Settings
 search.write_search_index = lambda *args, **kwargs: time.sleep(120)  # the forked process has it too
 build_release(Settings(root=Path(sys.argv[1]), releases_dir=Path(sys.argv[2])), force=True)

@@ -11,8 +11,8 @@ import requests
 from rdflib import Graph
 
 from conftest import REPO, running_server
-from finhealthkg.build import build_release
 from finhealthkg.config import Settings
+from finhealthkg.pipeline.build import build_release
 
 
 def test_listing_has_every_file_with_size_and_checksum(server, release):

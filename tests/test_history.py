@@ -21,10 +21,10 @@ from rdflib import Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCTERMS, RDF, XSD
 
 from conftest import STORES, VIRTUOSO_PASSWORD, cli, copy_sources, plain_term, run_comunica, running_server
-from finhealthkg.build import build_release
-from finhealthkg.changes import ChangeSetError, compare, patch_id
 from finhealthkg.config import Settings
 from finhealthkg.namespaces import DATA_GRAPH
+from finhealthkg.pipeline.build import build_release
+from finhealthkg.pipeline.changes import ChangeSetError, compare, patch_id
 from finhealthkg.release import Release, list_releases, switch_current
 
 BASE = f"http://history-test-{os.getpid()}.example/"  # a dataset of its own in the shared Virtuoso

@@ -12,13 +12,13 @@ from conftest import REPO
 PACKAGE = REPO / "server" / "finhealthkg"
 # Imported inside a function on purpose: (module, imported) -> why
 LATE_ON_PURPOSE = {
-    ("finhealthkg.cli", "finhealthkg.load"): "each command loads only what it runs",
+    ("finhealthkg.cli", "finhealthkg.pipeline.load"): "each command loads only what it runs",
     ("finhealthkg.cli", "finhealthkg.stores.sparql"): "each command loads only what it runs",
     ("finhealthkg.cli", "finhealthkg.serve"): "each command loads only what it runs",
-    ("finhealthkg.cli", "finhealthkg.validate"): "each command loads only what it runs",
-    ("finhealthkg.cli", "finhealthkg.build"): "each command loads only what it runs",
-    ("finhealthkg.cli", "finhealthkg.changes"): "each command loads only what it runs",
-    ("finhealthkg.web.publication", "finhealthkg.stores.sparql"): "requests: only for an external store",
+    ("finhealthkg.cli", "finhealthkg.pipeline.validate"): "each command loads only what it runs",
+    ("finhealthkg.cli", "finhealthkg.pipeline.build"): "each command loads only what it runs",
+    ("finhealthkg.cli", "finhealthkg.pipeline.changes"): "each command loads only what it runs",
+    ("finhealthkg.serving", "finhealthkg.stores.sparql"): "requests: only for an external store",
 }
 
 
@@ -96,10 +96,8 @@ def test_no_import_inside_a_function_dodges_a_cycle():
 
 
 SERVING = ("finhealthkg.web", "finhealthkg.query", "finhealthkg.stores", "finhealthkg.search",
-           "finhealthkg.serve", "finhealthkg.release", "finhealthkg.results")
-BUILD_ONLY = ("finhealthkg.build", "finhealthkg.validate", "finhealthkg.derived", "finhealthkg.load",
-              "finhealthkg.sources", "finhealthkg.shacl_report", "finhealthkg.shacl_sparql", "finhealthkg.tables",
-              "finhealthkg.progress", "finhealthkg.describe")
+           "finhealthkg.serve", "finhealthkg.serving", "finhealthkg.release")
+BUILD_ONLY = ("finhealthkg.pipeline",)
 
 
 def _within(name: str, roots: tuple[str, ...]) -> bool:
@@ -122,3 +120,42 @@ def test_the_server_never_imports_the_build():
                     seen.add(nxt)
                     stack.append((nxt, (*trail, nxt)))
     assert not found, "\n".join(sorted(found)[:20])
+
+
+# The floors, lowest first: a module may import its own floor and those below, never above.
+#   shared (config, prefixes, namespaces, terms, release, change_files, catalog, history, ...)
+#   stores/, search/, query/         what holds and answers the data
+#   serving                          the served release's state, followed on disk or in a store
+#   web/                             HTTP: Flask, pages, the protocol
+#   serve, cli                       the programs
+# pipeline/ (the build) stands beside stores/search/query and is never imported by what is above them.
+BELOW_WEB = ("finhealthkg.serving", "finhealthkg.query", "finhealthkg.stores", "finhealthkg.search",
+             "finhealthkg.release", "finhealthkg.pipeline", "finhealthkg.config", "finhealthkg.namespaces",
+             "finhealthkg.prefixes", "finhealthkg.terms", "finhealthkg.catalog", "finhealthkg.history",
+             "finhealthkg.change_files", "finhealthkg.description_query")
+ABOVE = {"finhealthkg.serving": ("finhealthkg.web", "finhealthkg.serve", "finhealthkg.cli"),
+         "finhealthkg.query": ("finhealthkg.serving", "finhealthkg.web", "finhealthkg.serve", "finhealthkg.cli"),
+         "finhealthkg.stores": ("finhealthkg.serving", "finhealthkg.web", "finhealthkg.serve", "finhealthkg.cli",
+                                "finhealthkg.query")}
+
+
+def test_no_module_imports_a_floor_above_its_own():
+    top, late = _graph()
+    found = [f"{module} imports {imported}" for module in sorted(top) for imported in sorted(top[module] | late[module])
+             for floor, above in ABOVE.items() if _within(module, (floor,)) and _within(imported, above)]
+    found += [f"{module} imports {imported}" for module in sorted(top) if _within(module, BELOW_WEB)
+              for imported in sorted(top[module] | late[module])
+              if _within(imported, ("finhealthkg.web", "finhealthkg.serve", "finhealthkg.cli"))]
+    assert not found, "\n".join(sorted(set(found)))
+
+
+def test_nothing_below_the_web_floor_loads_flask():
+    """serving.py and everything under it run without a request: no Flask, no werkzeug."""
+    found = []
+    for path in PACKAGE.rglob("*.py"):
+        if _within(_module(path), BELOW_WEB):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                         else [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level else [])
+                found += [f"{_module(path)} imports {n}" for n in names if n.split(".")[0] in ("flask", "werkzeug")]
+    assert not found, "\n".join(sorted(set(found)))

@@ -16,10 +16,10 @@ import pytest
 import requests
 
 from conftest import REPO, VIRTUOSO_PASSWORD, cli, running_server
-from finhealthkg.build import build_release
 from finhealthkg.config import Settings
+from finhealthkg.pipeline.build import build_release
 from finhealthkg.release import Release
-from finhealthkg.stores.sparql import Connection, current_release, release_graph
+from finhealthkg.stores.sparql import Connection, current_release_view, release_graph
 
 _bases = itertools.count(1)
 
@@ -63,7 +63,7 @@ def test_load_checks_counts_and_marks_the_release_current(virtuoso, settings):
     for step in ("[1/6] Checking the store", "[3/6] Loading", "[4/6] Checking triple counts",
                  f"[5/6] Marking release {release.version} current"):
         assert step in done.stderr
-    view = current_release(connection(virtuoso), settings.base_iri)
+    view = current_release_view(connection(virtuoso), settings.base_iri)
     assert view.version == release.version
     assert set(view.graphs) == {entry["iri"] for entry in release.manifest["graphs"].values()}
     for entry in release.manifest["graphs"].values():
@@ -105,7 +105,7 @@ def test_killed_load_leaves_the_previous_release_served(virtuoso, settings):
         assert process.returncode == -signal.SIGKILL, "the load ended before it could be killed"
         time.sleep(6)  # longer than the server's check of the store's pointer
         assert served(url) == (first.version, first.triples)
-        assert current_release(connection(virtuoso), settings.base_iri).version == first.version
+        assert current_release_view(connection(virtuoso), settings.base_iri).version == first.version
         # the next load clears what the killed one left and finishes; the server follows
         again = load(virtuoso, settings)
         assert again.returncode == 0, again.stderr
@@ -150,7 +150,7 @@ def test_only_the_last_releases_are_kept(virtuoso, settings):
         assert done.returncode == 0, done.stderr
         versions.append(release.version)
     store = connection(virtuoso)
-    assert current_release(store, settings.base_iri).version == versions[-1]
+    assert current_release_view(store, settings.base_iri).version == versions[-1]
     _, body = store.select(f'SELECT DISTINCT ?g WHERE {{ GRAPH ?g {{ ?s ?p ?o }} '
                            f'FILTER (STRSTARTS(STR(?g), "{settings.base_iri}release/")) }}',
                            accept="text/csv")

@@ -104,6 +104,7 @@ def test_access_log_is_one_json_line_per_request_without_query_text_or_credentia
     secret = "s3cr3t-token-do-not-log"
     query = f'ASK {{ ?s ?p "{secret}" }}'
     lookup = "SELECT ?p ?o WHERE { <https://w3id.org/finhealthkg/id/organization/auria-biobank> ?p ?o }"
+    json_answer = {"Accept": "application/json"}
     with own_server(release, tmp_path) as server:
         def logged(response: requests.Response) -> requests.Response:
             # each worker writes its line after the answer is sent, so two requests in a row may be
@@ -117,17 +118,17 @@ def test_access_log_is_one_json_line_per_request_without_query_text_or_credentia
 
         sent: list[requests.Response] = []
         for send in (
-            lambda: requests.get(server.url + "/sparql", params={"query": query}, headers={"Accept": "application/json"}),
-            lambda: requests.post(server.url + "/sparql", data={"query": query}, headers={"Accept": "application/json"}),
+            lambda: requests.get(server.url + "/sparql", params={"query": query}, headers=json_answer),
+            lambda: requests.post(server.url + "/sparql", data={"query": query}, headers=json_answer),
             lambda: requests.post(server.url + "/sparql", data=query.encode(),
-                                  headers={"Content-Type": "application/sparql-query", "Accept": "application/json"}),
+                                  headers={"Content-Type": "application/sparql-query", **json_answer}),
             lambda: requests.get(server.url + f"/doc/organization/auria-biobank?token={secret}",
                                  headers={"Authorization": f"Bearer {secret}", "Cookie": f"session={secret}"},
                                  auth=("someone", secret)),
             lambda: requests.get(server.url + "/no/such/page"),
             lambda: requests.post(server.url + "/sparql", data={"update": "CLEAR ALL"}),
             # a point lookup: answered by quick.py, in front of Flask, and logged the same
-            lambda: requests.get(server.url + "/sparql", params={"query": lookup}, headers={"Accept": "application/json"}),
+            lambda: requests.get(server.url + "/sparql", params={"query": lookup}, headers=json_answer),
         ):
             sent.append(logged(send()))
     log = server.stdout.read_text()

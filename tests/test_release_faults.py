@@ -29,9 +29,11 @@ import pytest
 import requests
 
 from conftest import cli, copy_sources, free_port, running_server
-from finhealthkg import build as build_module
-from finhealthkg.build import build_release
 from finhealthkg.config import Settings
+from finhealthkg.pipeline import build as build_module
+from finhealthkg.pipeline.build import build_release
+from finhealthkg.pipeline.sources import load_sources
+from finhealthkg.pipeline.validate import ValidationReport, validate_sources
 from finhealthkg.release import (
     Release,
     ReleaseError,
@@ -41,9 +43,7 @@ from finhealthkg.release import (
     release_to_serve,
     switch_current,
 )
-from finhealthkg.sources import load_sources
-from finhealthkg.validate import ValidationReport, validate_sources
-from finhealthkg.web.publication import Publication
+from finhealthkg.serving import Publication
 
 SCRIPT = Path(sys.executable).parent / "finhealthkg"
 COUNT = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
@@ -332,11 +332,11 @@ def test_a_damaged_current_release_is_refused_and_the_previous_opened(damage, tw
     settings, older, newer = copy_of(two_releases, tmp_path)
     spoil, problem = DAMAGE[damage]
     spoil(newer)
-    with caplog.at_level(logging.WARNING, logger="finhealthkg.web.publication"):
+    with caplog.at_level(logging.WARNING, logger="finhealthkg.serving"):
         snapshot = Publication.open(settings).now
     assert snapshot.info.version == snapshot.release.version == older.version
     assert snapshot.store.triple_count() == older.triples
-    [record] = [r for r in caplog.records if r.name == "finhealthkg.web.publication"]
+    [record] = [r for r in caplog.records if r.name == "finhealthkg.serving"]
     assert record.levelno == logging.WARNING
     refusal = f"release {newer.version} cannot be served: "
     assert record.getMessage().startswith(refusal), record.getMessage()

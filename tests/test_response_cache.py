@@ -10,8 +10,8 @@ import pytest
 import requests
 
 from conftest import REPO, running_server
-from finhealthkg.build import build_release
 from finhealthkg.config import Settings
+from finhealthkg.pipeline.build import build_release
 
 HIT = "FinHealthKG-Cache"
 LOOKUP = "SELECT ?p ?o WHERE { <https://w3id.org/finhealthkg/id/organization/auria-biobank> ?p ?o }"

@@ -243,7 +243,7 @@ def test_search_answers_are_cacheable(server):
 
 
 def test_the_index_is_a_release_file_checked_like_the_others(project):
-    from finhealthkg.build import build_release
+    from finhealthkg.pipeline.build import build_release
     from finhealthkg.release import ReleaseError, check_release
 
     release = build_release(project).release
@@ -265,8 +265,8 @@ def test_served_from_virtuoso_without_the_release_files_search_says_why(virtuoso
     """The index is a file of the release: a server on an external store whose releases directory
     does not hold the release it serves answers 503 with the reason, and SPARQL still works."""
     from conftest import REPO, VIRTUOSO_PASSWORD, cli, running_server
-    from finhealthkg.build import build_release
     from finhealthkg.config import Settings
+    from finhealthkg.pipeline.build import build_release
 
     base = f"http://search-test-{tmp_path.name}.example/"
     built = tmp_path / "built"

@@ -9,8 +9,8 @@ import time
 import requests
 
 from conftest import REPO, cli, running_server
-from finhealthkg.build import build_release
 from finhealthkg.config import Settings
+from finhealthkg.pipeline.build import build_release
 from finhealthkg.release import switch_current
 from finhealthkg.web.app import create_app
 
@@ -76,7 +76,8 @@ def test_behind_a_proxy_the_public_url_is_described(release):
 
 def test_what_a_release_keeps_for_requests_is_bounded(release, tmp_path):
     """Keys that come from requests (a type asked for, a host name) must not grow a worker forever."""
-    from finhealthkg.web.publication import EXTENSION, MEMO_ENTRIES
+    from finhealthkg.serving import MEMO_ENTRIES
+    from finhealthkg.web.publication import EXTENSION
 
     app = create_app(Settings(root=REPO, releases_dir=release.path.parent, run_dir=tmp_path))
     client = app.test_client()

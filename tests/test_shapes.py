@@ -14,19 +14,8 @@ import pytest
 from rdflib import BNode, Graph, URIRef
 from rdflib.namespace import RDF, SH
 
-from conftest import REPO
-from finhealthkg.config import Settings
 from finhealthkg.namespaces import SHAPES
-from finhealthkg.sources import load_sources
-from finhealthkg.validate import _run
-
-FIXTURES = Path(__file__).parent / "fixtures" / "shapes"
-CONTEXT_FILES = ("schemes.ttl", "sources.ttl", "time.ttl", "places.ttl", "publisher.ttl")
-
-
-@pytest.fixture(scope="module")
-def sources():
-    return load_sources(Settings(root=REPO))
+from shacl_reference import FIXTURES, fixture_files, fixture_report
 
 
 def targeted_shapes(shapes: Graph) -> set[str]:
@@ -37,15 +26,6 @@ def targeted_shapes(shapes: Graph) -> set[str]:
         if any(shapes.value(shape, predicate) is not None for predicate in targets):
             found.add(str(shape).removeprefix(str(SHAPES)))
     return found
-
-
-def world(sources, fixture: Path) -> Graph:
-    graph = Graph()
-    graph += sources.ontology
-    for name in CONTEXT_FILES:
-        graph.parse(REPO / "data" / name)
-    graph.parse(fixture)
-    return graph
 
 
 def owner_shape(shapes: Graph, source_shape) -> str | None:
@@ -83,13 +63,9 @@ def test_every_targeted_shape_has_fixtures(sources):
         assert list((FIXTURES / name).glob("invalid*.ttl")), f"{name}: no invalid*.ttl"
 
 
-def fixture_files(pattern: str) -> list[Path]:
-    return sorted(FIXTURES.glob(f"*/{pattern}"))
-
-
 @pytest.mark.parametrize("fixture", fixture_files("valid*.ttl"), ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_valid_fixture_conforms(sources, fixture: Path):
-    report = _run(world(sources, fixture), sources.shapes, advanced=True)
+    _, report = fixture_report(fixture, sources)
     rejected = shapes_that_reject(sources, report)
     messages = sorted(str(m) for m in report.objects(None, SH.resultMessage))
     assert not rejected, f"{fixture.name} should conform but {rejected} reject it: {messages}"
@@ -97,7 +73,7 @@ def test_valid_fixture_conforms(sources, fixture: Path):
 
 @pytest.mark.parametrize("fixture", fixture_files("invalid*.ttl"), ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_invalid_fixture_is_rejected_by_its_shape(sources, fixture: Path):
-    report = _run(world(sources, fixture), sources.shapes, advanced=True)
+    _, report = fixture_report(fixture, sources)
     shape = fixture.parent.name
     rejected = shapes_that_reject(sources, report)
     assert shape in rejected, f"{fixture} should be rejected by {shape}, rejected by {rejected or 'nothing'}"

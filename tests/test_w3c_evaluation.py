@@ -180,7 +180,7 @@ SUITE_VERSION = "w3c-sparql-1-1"
 def _loaded_into_virtuoso(virtuoso, cases: list[W3CTest], release):  # noqa: ANN001, ANN202
     """The suite's data in Virtuoso, each file in a graph of its own, as `finhealthkg load`
     writes a release's graphs (its INSERT requests); a view of them as a release."""
-    from finhealthkg.load import _requests
+    from finhealthkg.pipeline.load import _requests
     from finhealthkg.stores.sparql import Connection, RemoteStore, release_graph
 
     connection = Connection(virtuoso.query_url, virtuoso.update_url, user="dba", password="dba")

@@ -21,12 +21,13 @@ from pathlib import Path
 
 import pyoxigraph
 
+from .change_files import summary_text
 from .config import SHACL_ENGINES, Settings
-from .formats import RDF_WRITERS, RESULT_WRITERS
 from .namespaces import PREFIXES
-from .progress import Steps
+from .pipeline.progress import Steps
+from .pipeline.sources import SourceError, load_sources
+from .query.formats import RDF_WRITERS, RESULT_WRITERS
 from .release import Release, ReleaseError, current_release, list_releases
-from .sources import SourceError, load_sources
 from .stores import StoreError
 
 ENGINE_HELP = ("sparql (default): the shapes compiled to SPARQL on Oxigraph, seconds per million triples; "
@@ -176,7 +177,7 @@ def _store_settings(args: argparse.Namespace, settings: Settings) -> Settings:
 
 
 def _load(args: argparse.Namespace, settings: Settings) -> int:
-    from .load import LOAD_STEPS, load_release
+    from .pipeline.load import LOAD_STEPS, load_release
     from .stores.sparql import connection_from
 
     settings = _store_settings(args, settings)
@@ -202,7 +203,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _validate(args: argparse.Namespace, settings: Settings) -> int:
-    from .validate import validate_sources  # pyshacl and the compiler: not for the other commands
+    from .pipeline.validate import validate_sources  # pyshacl and the compiler: not for the other commands
 
     report = validate_sources(load_sources(settings), args.shacl_engine or settings.shacl_engine)
     if args.format == "turtle":
@@ -213,7 +214,7 @@ def _validate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _build(args: argparse.Namespace, settings: Settings) -> int:
-    from .build import BUILD_STEPS, InvalidSources, build_release  # the builder: not for `serve`
+    from .pipeline.build import BUILD_STEPS, InvalidSources, build_release  # the builder: not for `serve`
 
     settings = settings.with_overrides(shacl_engine=args.shacl_engine)
     steps = Steps(BUILD_STEPS, quiet=args.quiet)
@@ -234,7 +235,7 @@ def _build(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _diff(args: argparse.Namespace, settings: Settings) -> int:
-    from .changes import ChangeSetError, compare, dataset_store, rdf_patch, summary, summary_text, turtle
+    from .pipeline.changes import ChangeSetError, compare, dataset_store, rdf_patch, summary, turtle
 
     old = _named_release(settings, args.old)
     new = _named_release(settings, args.new) if args.new else current_release(settings)

@@ -1,6 +1,6 @@
 """Releases as a server reads them: the layout, the manifest, which release to serve.
 
-A release is a directory `<releases>/<version>/` that is never changed once written (build.py
+A release is a directory `<releases>/<version>/` that is never changed once written (pipeline/build.py
 writes it):
 
     release.json    manifest: version, dates, commit, counts, graphs, files and checksums
@@ -12,7 +12,7 @@ writes it):
     <table>.csv  <table>.json  <table>.csv-metadata.json    tables of the main classes (tables/)
     store/          Oxigraph database holding each part in its named graph (namespaces.GRAPH)
     changes.rdfp  changes-added.ttl  changes-removed.ttl  changes.json
-                    what changed since the release before it (changes.py); not in the first
+                    what changed since the release before it (pipeline/changes.py); not in the first
 
 `current` is a symlink to the release served; `switch_current` replaces it atomically.
 

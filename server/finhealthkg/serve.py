@@ -25,10 +25,10 @@ from gunicorn.workers.sync import SyncWorker
 
 from .config import Settings
 from .query.process import Job
+from .serving import Publication
 from .stores.base import redact
 from .web import create_app
 from .web.access_log import JsonAccessLogger
-from .web.publication import Publication
 
 
 class PublisherServer(BaseApplication):

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import pyoxigraph
-from rdflib import BNode, Literal, URIRef
+from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import XSD
 from rdflib.term import Node
 
 OxTerm = pyoxigraph.NamedNode | pyoxigraph.BlankNode | pyoxigraph.Literal
+OxTriple = pyoxigraph.Triple
 
 
 def to_rdflib(term: OxTerm) -> Node:
@@ -35,3 +38,11 @@ def from_rdflib(term: Node) -> OxTerm:
         return pyoxigraph.Literal(str(term), language=term.language)
     datatype = term.datatype or XSD.string
     return pyoxigraph.Literal(str(term), datatype=pyoxigraph.NamedNode(str(datatype)))
+
+
+def rdflib_graph(triples: Iterable[OxTriple]) -> Graph:
+    """pyoxigraph triples as an rdflib Graph (small graphs only: pages, the catalogue)."""
+    graph = Graph()
+    for triple in triples:
+        graph.add((to_rdflib(triple.subject), to_rdflib(triple.predicate), to_rdflib(triple.object)))
+    return graph

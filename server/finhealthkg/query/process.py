@@ -17,8 +17,8 @@ from multiprocessing.connection import Connection
 
 import pyoxigraph
 
-from ..results import bounded_answer, form_of
 from . import sandbox
+from .answers import bounded_answer, form_of
 
 READY = "ready"  # sent once, when the store is open
 

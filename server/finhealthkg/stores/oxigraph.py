@@ -34,7 +34,7 @@ class OxigraphStore:
 
     @property
     def database(self) -> pyoxigraph.Store:
-        """The pyoxigraph store itself, for reading it triple by triple (changes.py)."""
+        """The pyoxigraph store itself, for reading it triple by triple (pipeline/changes.py)."""
         return self._store
 
     @classmethod

@@ -329,7 +329,7 @@ def _first_lines(text: str, limit: int = 400) -> str:
     return " ".join(text.split())[:limit]
 
 
-def current_release(connection: Connection, base_iri: str) -> RemoteStore | None:
+def current_release_view(connection: Connection, base_iri: str) -> RemoteStore | None:
     """The release the store marks current for this dataset, as a view; None if none is."""
     dataset = f"{base_iri}dataset"
     _, body = connection.select(f"""

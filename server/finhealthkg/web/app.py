@@ -10,6 +10,7 @@ from flask import Flask, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from ..config import Settings
+from ..serving import Publication
 from ..stores import Store
 from . import (
     access_log,
@@ -28,7 +29,7 @@ from . import (
 )
 from .errors import register_error_handlers
 from .i18n import LANGUAGES, NAMES, language, words
-from .publication import EXTENSION, Publication
+from .publication import EXTENSION
 from .quick import QuickAnswers
 
 

@@ -7,12 +7,13 @@ from flask import Blueprint, Response, redirect, render_template, request
 from rdflib import Graph
 
 from ..namespaces import CATALOG_GRAPH, VOID, VOID_GRAPH
+from .caching import cacheable
 from .diagram import network
 from .examples import EXAMPLES
 from .i18n import language
 from .negotiation import HTML, JSONLD, NTRIPLES, RDFXML, TURTLE, negotiate
 from .pages import Labeller
-from .publication import cacheable, publication, served
+from .publication import publication, served
 from .serialize import graph_bytes
 
 blueprint = Blueprint("description", __name__)

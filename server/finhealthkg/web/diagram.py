@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from html import escape
 
 from ..namespaces import FHKG, ORG
+from ..serving import Snapshot
 from .iris import local_url, short
-from .publication import Snapshot
 
 # Which things the network diagram shows, in which row, with which style.
 LAYERS: tuple[tuple[str, str, str], ...] = (  # (class IRI, kind, row)
@@ -78,7 +78,7 @@ def network(snapshot: Snapshot, lang: str, label) -> Diagram:  # noqa: ANN001 - 
     for row in answer:
         diagram.edges.append((row["a"].value, row["b"].value, label.text(row["p"].value)))
     _layout_rows(diagram, rows)
-    diagram.description = _describe(diagram)
+    diagram.description = _edges_in_words(diagram)
     return diagram
 
 
@@ -111,7 +111,7 @@ def neighbourhood(snapshot: Snapshot, iri: str, graph, label, limit: int = 18) -
         diagram.nodes[other] = node
         diagram.edges.append((iri, other, text) if outgoing else (other, iri, text))
     diagram.height = 2 * (radius_y + NODE_H)
-    diagram.description = _describe(diagram)
+    diagram.description = _edges_in_words(diagram)
     return diagram
 
 
@@ -157,7 +157,7 @@ def _select(snapshot: Snapshot, query: str) -> list[str]:
     return [row[name].value for row in answer]
 
 
-def _describe(diagram: Diagram) -> str:
+def _edges_in_words(diagram: Diagram) -> str:
     lines = [f"{diagram.nodes[a].label} — {text} — {diagram.nodes[b].label}"
              for a, b, text in diagram.edges if a in diagram.nodes and b in diagram.nodes]
     return "; ".join(lines)

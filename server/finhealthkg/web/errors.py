@@ -10,8 +10,9 @@ from xml.sax.saxutils import escape
 from flask import Flask, Response, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from ..formats import HTML, JSON, JSONLD, NTRIPLES, RDFXML, RESULTS_JSON, RESULTS_XML, TEXT, TURTLE, Format
+from ..query.formats import HTML, JSON, JSONLD, NTRIPLES, RDFXML, RESULTS_JSON, RESULTS_XML, TEXT, TURTLE, Format
 from ..query.pool import Busy, ClientGone, QueryStopped
+from ..serving import ReleaseUnavailable, UnknownRelease
 from ..stores.base import QueryTimeout, StoreError, StoreRejected
 
 log = logging.getLogger(__name__)
@@ -86,6 +87,14 @@ def register_error_handlers(app: Flask) -> None:
         }
         message = messages.get(error.code or 500, error.description or "")
         return render_error(error.code or 500, error.name, message, headers)
+
+    @app.errorhandler(UnknownRelease)
+    def unknown_release(error: UnknownRelease) -> Response:
+        return render_error(NotFound.status, NotFound.title, str(error))
+
+    @app.errorhandler(ReleaseUnavailable)
+    def release_unavailable(error: ReleaseUnavailable) -> Response:
+        return render_error(ServiceUnavailable.status, ServiceUnavailable.title, str(error))
 
     @app.errorhandler(Busy)
     def busy(error: Busy) -> Response:

@@ -21,9 +21,11 @@ from flask import Blueprint, Response, request
 from pyoxigraph import DefaultGraph, Literal, NamedNode, Quad, RdfFormat
 
 from ..namespaces import PREFIXES
+from ..serving import Snapshot
+from .caching import cacheable
 from .errors import BadRequest
 from .negotiation import JSONLD, TURTLE, Format, negotiate
-from .publication import RELEASE_HEADER, Snapshot, cacheable, publication
+from .publication import RELEASE_HEADER, publication
 
 blueprint = Blueprint("fragments", __name__)
 PAGE_SIZE = 100
@@ -171,7 +173,7 @@ def _matches(snapshot: Snapshot, pattern: Pattern, page: int, limit: int) -> lis
     variables = pattern.variables()
     projection = " ".join(variables) if variables else "(1 AS ?found)"
     rows = snapshot.select(f"SELECT DISTINCT {projection} WHERE {{ {pattern.where()} }} "
-                           f"OFFSET {(page - 1) * PAGE_SIZE} LIMIT {PAGE_SIZE + 1}", limit)
+                           f"OFFSET {(page - 1) * PAGE_SIZE} LIMIT {PAGE_SIZE + 1}", limit, _client())
     triples = []
     for row in rows:
         terms = [t if t is not None else row[v] for t, v in zip(pattern.terms(), ("s", "p", "o"), strict=True)]
@@ -183,8 +185,13 @@ def _count(snapshot: Snapshot, pattern: Pattern, limit: int) -> int:
     variables = pattern.variables()
     inner = (f"SELECT DISTINCT {' '.join(variables)} WHERE {{ {pattern.where()} }}" if variables
              else f"SELECT (1 AS ?found) WHERE {{ {pattern.where()} }} LIMIT 1")
-    row = next(iter(snapshot.select(f"SELECT (COUNT(*) AS ?n) WHERE {{ {inner} }}", limit)))
+    row = next(iter(snapshot.select(f"SELECT (COUNT(*) AS ?n) WHERE {{ {inner} }}", limit, _client())))
     return int(row["n"].value)
+
+
+def _client() -> str:
+    """Whose heavy-query slots a fragment's query takes: its client's address."""
+    return request.remote_addr or ""
 
 
 def page_link(root: str, pattern: Pattern, page: int) -> str:

@@ -13,11 +13,11 @@ from rdflib.namespace import DCTERMS, FOAF, OWL, RDF, RDFS, SKOS
 from rdflib.term import Node
 
 from ..namespaces import FHKG, ONTOLOGY_GRAPH, ORG, SCHEMA
+from ..serving import Snapshot
 from .diagram import neighbourhood
 from .i18n import TERM_LABELS, language, preference, words
 from .iris import local_url, short  # noqa: F401 - re-exported: pages link with them
 from .negotiation import Format
-from .publication import Snapshot
 
 GROUPS = (  # (key, title by language, predicates); what is left goes by its value: facts or relations
     ("names", {"en": "Names", "fi": "Nimet", "sv": "Namn"},

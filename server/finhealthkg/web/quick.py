@@ -21,13 +21,15 @@ from typing import Any
 from flask import Flask
 
 from ..namespaces import KINDS
+from ..serving import Publication
 from ..stores import StoreError
 from . import response_cache
+from .caching import is_conditional
 from .errors import BadRequest
 from .headers import EVERY_ANSWER, NOSNIFF
 from .negotiation import DOCUMENT_FORMATS, HTML, MAX_CACHED_ACCEPT, Format, by_accept
 from .protocol import decode_pairs
-from .publication import EXTENSION, RELEASE_HEADER, Publication, is_conditional
+from .publication import EXTENSION, RELEASE_HEADER
 from .resources import SLUG, description_triples, document_etag, document_headers
 from .serialize import triples_bytes
 

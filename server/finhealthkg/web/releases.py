@@ -18,7 +18,7 @@ from flask import Blueprint, Response, redirect, render_template, request, send_
 from rdflib import Graph
 from werkzeug.wrappers import Response as BaseResponse
 
-from ..changes import ADDED, PATCH, PATCH_MEDIA_TYPE, REMOVED, SUMMARY, curie, summary_text
+from ..change_files import ADDED, PATCH, PATCH_MEDIA_TYPE, REMOVED, SUMMARY, curie, summary_text
 from ..history import history_graph, release_iri
 from ..namespaces import CATALOG_GRAPH
 from ..release import Release, list_releases

@@ -19,12 +19,15 @@ from rdflib.namespace import OWL
 from ..description_query import describe_query
 from ..namespaces import KINDS, ONTOLOGY_GRAPH, SHAPES_GRAPH
 from ..release import ReleaseInfo
+from ..serving import Snapshot
+from ..terms import rdflib_graph
+from .caching import conditional, validators
 from .errors import NotAcceptable, NotFound
 from .i18n import language
 from .negotiation import DOCUMENT_FORMATS, HTML, Format, negotiate
 from .pages import description_page
-from .publication import Snapshot, conditional, publication, served, validators
-from .serialize import graph_bytes, to_rdflib, triples_bytes
+from .publication import publication, served
+from .serialize import graph_bytes, triples_bytes
 from .shapes_doc import shape_response, shapes_response
 from .vocabulary import vocabulary_response
 
@@ -49,7 +52,7 @@ def thing(kind: str, slug: str) -> Response:
 def document(kind: str, name: str) -> Response:
     slug, fmt = _split_suffix(name)
     iri = _thing_iri(kind, slug)
-    return _describe(iri, f"/doc/{kind}/{slug}", fmt)
+    return _description_response(iri, f"/doc/{kind}/{slug}", fmt)
 
 
 @blueprint.route("/def/")
@@ -71,7 +74,7 @@ def term(name: str) -> Response:
     term_name, fmt = _split_suffix(name)
     if not TERM.match(term_name):
         raise NotFound(f"/def/{name} is not a term of the vocabulary")
-    return _describe(base + term_name, f"/def/{term_name}", fmt)
+    return _description_response(base + term_name, f"/def/{term_name}", fmt)
 
 
 @blueprint.route("/shapes/")
@@ -116,7 +119,7 @@ def _mentioned(snapshot: Snapshot, iri: str) -> bool:
     return bool(snapshot.store.query(f"ASK {{ {{ <{iri}> ?p ?o }} UNION {{ ?s ?p <{iri}> }} }}"))
 
 
-def _describe(iri: str, path: str, fmt: Format | None) -> Response:
+def _description_response(iri: str, path: str, fmt: Format | None) -> Response:
     """The thing's own triples, the triples that point to it, and the labels of both ends."""
     snapshot = served()
     try:
@@ -131,7 +134,7 @@ def _describe(iri: str, path: str, fmt: Format | None) -> Response:
         raise NotFound(f"<{iri}> is not described in this dataset")
     chosen = chosen or negotiate(DOCUMENT_FORMATS, request.args.get("format"))  # 406, listing the offers
     if chosen is HTML:
-        body = description_page(snapshot, iri, to_rdflib(triples), alternates=_alternates(path))
+        body = description_page(snapshot, iri, rdflib_graph(triples), alternates=_alternates(path))
     else:
         body = triples_bytes(triples, chosen)
     return _respond(snapshot, iri, path, fmt, chosen, body)

@@ -22,8 +22,9 @@ import hashlib
 from cachelib import SimpleCache
 from flask import Flask, Response, current_app, g, request
 
+from .caching import conditional
 from .i18n import COOKIE
-from .publication import conditional, served
+from .publication import served
 
 CACHE_HEADER = "FinHealthKG-Cache"  # "hit" on an answer that came from this cache
 MAX_ENTRIES = 2000

@@ -7,31 +7,23 @@ from collections.abc import Iterable
 import pyoxigraph
 from rdflib import Graph
 
-from .. import results
+from ..query import answers
 from ..terms import from_rdflib as term_from_rdflib
-from ..terms import to_rdflib as term_to_rdflib
 from .negotiation import Format
 
 
 def answer_bytes(answer: object, fmt: Format) -> bytes:
     """A SELECT/ASK answer in a results format, or CONSTRUCT/DESCRIBE triples in an RDF format."""
-    return results.answer_bytes(answer, fmt.name)
+    return answers.answer_bytes(answer, fmt.name)
 
 
 def triples_bytes(triples: Iterable[pyoxigraph.Triple], fmt: Format) -> bytes:
-    return results.triples_bytes(triples, fmt.name)
+    return answers.triples_bytes(triples, fmt.name)
 
 
 def graph_bytes(graph: Graph, fmt: Format) -> bytes:
     """An rdflib graph (small: service description, cached graphs) in an RDF format."""
     return triples_bytes((from_rdflib(triple) for triple in graph), fmt)
-
-
-def to_rdflib(triples: Iterable[pyoxigraph.Triple]) -> Graph:
-    graph = Graph()
-    for triple in triples:
-        graph.add((term_to_rdflib(triple.subject), term_to_rdflib(triple.predicate), term_to_rdflib(triple.object)))
-    return graph
 
 
 def from_rdflib(triple: tuple) -> pyoxigraph.Triple:

@@ -6,12 +6,13 @@ from flask import Response, render_template, request
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import RDF, RDFS, XSD
 
-from ..formats import RDF_FORMATS, SOLUTION_FORMATS
 from ..namespaces import DATASET_GRAPHS, PREFIXES, SD, VOID, dataset_iri, service_iri
+from ..query.formats import RDF_FORMATS, SOLUTION_FORMATS
+from ..serving import Snapshot
 from .examples import EDITOR_PREFIXES, EXAMPLES
 from .i18n import language
 from .negotiation import HTML, JSONLD, NTRIPLES, RDFXML, TURTLE, negotiate
-from .publication import RELEASE_HEADER, Snapshot, publication, served
+from .publication import RELEASE_HEADER, publication, served
 from .serialize import graph_bytes
 
 FORMATS = Namespace("http://www.w3.org/ns/formats/")
@@ -23,7 +24,7 @@ def service_description(snapshot: Snapshot | None = None) -> Response:
     snapshot = snapshot or served()
     endpoint = request.base_url  # sd:endpoint is exactly the URL the client asked
     fmt = negotiate((TURTLE, JSONLD, HTML, NTRIPLES, RDFXML), request.args.get("format"))
-    graph = snapshot.memo(f"sd:{endpoint}", lambda: _describe(endpoint, snapshot))
+    graph = snapshot.memo(f"sd:{endpoint}", lambda: _service_graph(endpoint, snapshot))
     if fmt is HTML:
         body = _query_page(endpoint, snapshot)
     else:
@@ -103,7 +104,7 @@ def _query_page(endpoint: str, snapshot) -> str:  # noqa: ANN001 - Snapshot
                            page={key: texts[lang] for key, texts in PAGE_WORDS.items()})
 
 
-def _describe(endpoint: str, snapshot) -> Graph:  # noqa: ANN001 - Snapshot
+def _service_graph(endpoint: str, snapshot) -> Graph:  # noqa: ANN001 - Snapshot
     base_iri = publication().settings.base_iri
     graph = Graph()
     for prefix, namespace in PREFIXES.items():

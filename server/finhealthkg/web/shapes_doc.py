@@ -12,11 +12,12 @@ from rdflib import Literal, URIRef
 from rdflib.namespace import DCTERMS, RDF, RDFS, SH
 from rdflib.term import Node
 
+from ..serving import Snapshot
 from . import i18n
 from .errors import NotFound
 from .negotiation import Format
 from .pages import short
-from .publication import Snapshot, publication
+from .publication import publication
 from .vocabulary import (
     IN_LANGUAGE,
     Code,

@@ -11,6 +11,7 @@ import pyoxigraph
 from flask import Blueprint, Response, request
 
 from ..config import Settings
+from ..query.answers import bounded_answer
 from ..query.policy import SERVICE_REFUSED, QueryRefused, UpdateRefused, check_query
 from ..query.pool import QueryFailed, QueryPool
 from ..query.process import Answered, Job
@@ -18,15 +19,16 @@ from ..query.reading import read
 from ..query.sandbox import CPU_MARGIN
 from ..query.upstream import run_upstream
 from ..release import ReleaseInfo
-from ..results import bounded_answer
+from ..serving import Snapshot
 from ..stores.base import StoreError
 from ..stores.oxigraph import dataset_graphs
 from ..stores.sparql import decode_escapes
+from .caching import validators
 from .errors import BadRequest, NotAcceptable, ReadOnly, ServiceUnavailable
 from .negotiation import BOOLEAN_FORMATS, HTML, RDF_FORMATS, SOLUTION_FORMATS, Format, negotiate
 from .pages import results_page
 from .protocol import READ_ONLY, ProtocolRequest, read_request
-from .publication import RELEASE_HEADER, Snapshot, publication, validators
+from .publication import RELEASE_HEADER, publication
 from .service_description import service_description
 
 blueprint = Blueprint("sparql", __name__)

@@ -19,10 +19,12 @@ from rdflib.namespace import DCTERMS, OWL, RDF, RDFS, SH, SKOS
 from rdflib.term import Node
 
 from ..namespaces import ONTOLOGY_GRAPH, PREFIXES, SHAPES_GRAPH
+from ..serving import Snapshot
 from . import i18n
+from .caching import cacheable
 from .negotiation import HTML, Format
 from .pages import local_url, short
-from .publication import Snapshot, cacheable, publication
+from .publication import publication
 
 VANN = "http://purl.org/vocab/vann/"
 TERM_KINDS = (OWL.Class, OWL.ObjectProperty, OWL.DatatypeProperty)

@@ -28,16 +28,10 @@ from typing import Any
 import pyoxigraph
 from pyoxigraph import NamedNode, RdfFormat
 
-from .namespaces import DATASET_GRAPHS, PREFIXES
+from ..change_files import ADDED, PATCH, REMOVED, SUMMARY, UNTYPED
+from ..namespaces import DATASET_GRAPHS, PREFIXES
 
-PATCH = "changes.rdfp"
-ADDED = "changes-added.ttl"
-REMOVED = "changes-removed.ttl"
-SUMMARY = "changes.json"
-PATCH_MEDIA_TYPE = "application/rdf-patch"
-CHANGE_FILES = {PATCH: PATCH_MEDIA_TYPE, ADDED: "text/turtle", REMOVED: "text/turtle", SUMMARY: "application/json"}
 RDF_TYPE = NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
-UNTYPED = "(no type)"
 
 
 class ChangeSetError(Exception):
@@ -86,7 +80,7 @@ def compare(old: pyoxigraph.Store, new: pyoxigraph.Store, *, previous: str, vers
     types = {s.value: _types(new, s) or _types(old, s) for s in subjects}
     things = {}
     for subject in subjects:
-        had, has = _describes(old, subject), _describes(new, subject)
+        had, has = _has_triples_about(old, subject), _has_triples_about(new, subject)
         things[subject.value] = "changed" if had and has else "added" if has else "removed"
     return ChangeSet(version, previous, tuple(added), tuple(removed), types, things)
 
@@ -120,7 +114,7 @@ def _parsed(lines: set[bytes]) -> list[pyoxigraph.Triple]:
     return sorted((quad.triple for quad in triples), key=str)
 
 
-def _describes(store: pyoxigraph.Store, subject: pyoxigraph.NamedNode) -> bool:
+def _has_triples_about(store: pyoxigraph.Store, subject: pyoxigraph.NamedNode) -> bool:
     return any(next(iter(store.quads_for_pattern(subject, None, None, g)), None) is not None for g in _graphs(store))
 
 
@@ -161,33 +155,6 @@ def summary(changes: ChangeSet) -> dict[str, Any]:
                    for kind, subjects in things.items()},
         "by_type": dict(sorted(by_type.items())),
     }
-
-
-def summary_text(document: dict[str, Any]) -> str:
-    """The summary as a person reads it on a terminal."""
-    counts, things = document["triples"], document["things"]
-    lines = [f"Changes from release {document['previous']} to {document['version']}: "
-             f"{counts['added']} triple(s) added, {counts['removed']} removed."]
-    if not counts["added"] and not counts["removed"]:
-        lines.append("The knowledge graph is the same in both releases.")
-        return "\n".join(lines) + "\n"
-    lines.append(f"Things: {len(things['added'])} added, {len(things['removed'])} removed, "
-                 f"{len(things['changed'])} changed.")
-    for cls, kinds in document["by_type"].items():
-        parts = ", ".join(f"{n} {kind}" for kind, n in kinds.items() if n)
-        lines.append(f"  {curie(cls)}: {parts}")
-    for kind in ("added", "removed", "changed"):
-        for thing in things[kind]:
-            lines.append(f"{kind:>8}  {curie(thing['iri'])}")
-    return "\n".join(lines) + "\n"
-
-
-def curie(iri: str) -> str:
-    """A prefixed name for a known namespace (the longest match), else the IRI in brackets."""
-    best = max(((p, ns) for p, ns in PREFIXES.items() if iri.startswith(ns)), key=lambda pn: len(pn[1]), default=None)
-    if best is None or iri == UNTYPED:
-        return iri if iri == UNTYPED else f"<{iri}>"
-    return f"{best[0]}:{iri[len(best[1]):]}"
 
 
 def write_change_set(directory: Path, changes: ChangeSet, base_iri: str, writing) -> None:  # noqa: ANN001

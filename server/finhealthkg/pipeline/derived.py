@@ -25,9 +25,10 @@ from contextlib import contextmanager
 from multiprocessing.connection import Connection
 from pathlib import Path
 
-from . import search, tables
-from .release import ReleaseError
-from .stores.oxigraph import OxigraphStore
+from .. import search
+from ..release import ReleaseError
+from ..stores.oxigraph import OxigraphStore
+from . import tables
 
 PR_SET_PDEATHSIG = 1  # prctl(2)
 Outcome = tuple[dict[str, int], dict[str, str]]  # the index's counts, {table file: media type}

@@ -9,8 +9,8 @@ from datetime import datetime
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, RDF, XSD
 
-from .namespaces import DCAT, PREFIXES, VOID, dataset_iri
-from .stores.oxigraph import OxigraphStore
+from ..namespaces import DCAT, PREFIXES, VOID, dataset_iri
+from ..stores.oxigraph import OxigraphStore
 
 FORMATS = "http://www.w3.org/ns/formats/"
 # The dumps every release carries, in the order a harvester should prefer them.

@@ -1,7 +1,7 @@
 """The formats the publisher speaks, in one table: what each is called (`format=`, suffixes,
 aliases, media types), which of pyoxigraph's writers writes it and its W3C formats IRI. The
 web layer's negotiation, error pages and service description, the query processes' writers
-(results.py) and the command line all read this table; no Flask here."""
+(answers.py) and the command line all read this table; no Flask here."""
 
 from __future__ import annotations
 

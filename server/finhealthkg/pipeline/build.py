@@ -40,14 +40,12 @@ from pyoxigraph import RdfFormat
 from rdflib import Graph, URIRef
 from rdflib.namespace import DCTERMS
 
-from . import __version__, search
-from .catalog import catalog_description
-from .changes import CHANGE_FILES, ChangeSetError, compare, dataset_store, summary, write_change_set
-from .config import Settings
-from .derived import derived_files
-from .describe import largest_subject, statistics, void_description
-from .history import add_versions
-from .namespaces import (
+from .. import __version__, search
+from ..catalog import catalog_description
+from ..change_files import CHANGE_FILES
+from ..config import Settings
+from ..history import add_versions
+from ..namespaces import (
     CATALOG_GRAPH,
     DATA_GRAPH,
     DATASET_GRAPHS,
@@ -57,8 +55,7 @@ from .namespaces import (
     SHAPES_GRAPH,
     VOID_GRAPH,
 )
-from .progress import Steps
-from .release import (
+from ..release import (
     CHECKSUMS,
     FORMAT_VERSION,
     MANIFEST,
@@ -74,10 +71,14 @@ from .release import (
     sha256_of,
     switch_current,
 )
+from ..stores.oxigraph import OxigraphStore
+from ..terms import to_rdflib
+from .changes import ChangeSetError, compare, dataset_store, summary, write_change_set
+from .derived import derived_files
+from .progress import Steps
 from .sources import Sources, digest_of, load_sources, source_files
-from .stores.oxigraph import OxigraphStore
-from .terms import to_rdflib
 from .validate import ValidationReport, validate_sources
+from .void import largest_subject, statistics, void_description
 
 STAGING_PREFIX = ".staging-"
 Loaded = tuple[OxigraphStore, dict[str, dict[str, Any]]]  # the store on disk, its graphs' counts

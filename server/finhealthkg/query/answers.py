@@ -12,8 +12,8 @@ from xml.sax.saxutils import escape
 
 import pyoxigraph
 
+from ..prefixes import PREFIXES
 from .formats import RDF_WRITERS, RESULT_WRITERS
-from .prefixes import PREFIXES
 
 RESULT_FORMATS = RESULT_WRITERS  # SELECT/ASK writers by format name
 RDF_FORMATS = RDF_WRITERS  # CONSTRUCT/DESCRIBE writers by format name

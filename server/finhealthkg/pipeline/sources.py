@@ -25,8 +25,8 @@ from pyoxigraph import NamedNode, RdfFormat
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.term import Node
 
-from .config import Settings
-from .namespaces import DATA_GRAPH, GRAPH, ONTOLOGY_GRAPH, PREFIXES, SHAPES_GRAPH
+from ..config import Settings
+from ..namespaces import DATA_GRAPH, GRAPH, ONTOLOGY_GRAPH, PREFIXES, SHAPES_GRAPH
 
 # data/catalog.ttl is the hand-written part of the DCAT description of the dataset, not
 # knowledge: it is kept apart from the data graph.

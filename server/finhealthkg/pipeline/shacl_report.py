@@ -11,8 +11,8 @@ from rdflib.collection import Collection
 from rdflib.namespace import RDF, SH
 from rdflib.term import Node
 
+from ..terms import to_rdflib
 from .shacl_sparql import Result
-from .terms import to_rdflib
 
 
 def results_graph(results: Iterable[Result], shapes: Graph) -> Graph:

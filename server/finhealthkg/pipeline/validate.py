@@ -18,12 +18,12 @@ from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import RDF, SH
 from rdflib.term import Node
 
-from .config import SHACL_ENGINES
-from .namespaces import DATA_GRAPH, ONTOLOGY_GRAPH, PREFIXES
+from ..config import SHACL_ENGINES
+from ..namespaces import DATA_GRAPH, ONTOLOGY_GRAPH, PREFIXES
+from ..terms import to_rdflib
 from .shacl_report import results_graph
 from .shacl_sparql import UnsupportedShapeError, compile_shapes
 from .sources import SourceError, Sources
-from .terms import to_rdflib
 
 log = logging.getLogger(__name__)
 
@@ -181,7 +181,7 @@ def _findings(report: Graph, checked: str, sources: Sources) -> list[Finding]:
         if node is None:
             return None
         if isinstance(node, BNode):
-            return _describe_path(report, node, manager) or "(blank node)"
+            return _path_text(report, node, manager) or "(blank node)"
         return node.n3(manager)
 
     findings = []
@@ -193,7 +193,7 @@ def _findings(report: Graph, checked: str, sources: Sources) -> list[Finding]:
         if isinstance(focus, URIRef):
             focus_text = str(focus)
         elif isinstance(focus, BNode):
-            focus_text = _describe_blank(sources.shapes, focus, manager)
+            focus_text = _blank_node_text(sources.shapes, focus, manager)
         else:
             focus_text = show(focus) or "?"
         findings.append(Finding(
@@ -209,7 +209,7 @@ def _findings(report: Graph, checked: str, sources: Sources) -> list[Finding]:
     return findings
 
 
-def _describe_blank(shapes: Graph, node: BNode, manager) -> str:
+def _blank_node_text(shapes: Graph, node: BNode, manager) -> str:
     """A blank node of the shapes as 'property shape (sh:path x) of fhkgsh:Named'."""
     path = shapes.value(node, SH.path)
     what = f"property shape (sh:path {path.n3(manager)})" if isinstance(path, URIRef) else "blank node"
@@ -219,7 +219,7 @@ def _describe_blank(shapes: Graph, node: BNode, manager) -> str:
     return what
 
 
-def _describe_path(report: Graph, node: BNode, manager) -> str | None:
+def _path_text(report: Graph, node: BNode, manager) -> str | None:
     """sh:alternativePath ( a b ) as 'a | b'; other complex paths as their first step."""
     alternatives = report.value(node, SH.alternativePath)
     if alternatives is not None:

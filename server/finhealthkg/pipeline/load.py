@@ -16,10 +16,10 @@ from dataclasses import dataclass
 
 import pyoxigraph
 
+from ..release import Release
+from ..stores.base import StoreError
+from ..stores.sparql import POINTER_GRAPH, SOLUTIONS, Connection, current_release_view, release_graph
 from .progress import Steps
-from .release import Release
-from .stores.base import StoreError
-from .stores.sparql import POINTER_GRAPH, SOLUTIONS, Connection, current_release, release_graph
 
 LOAD_STEPS = 6
 PREFIXES = ("PREFIX dcat: <http://www.w3.org/ns/dcat#>\nPREFIX dcterms: <http://purl.org/dc/terms/>\n"
@@ -39,7 +39,7 @@ def load_release(release: Release, connection: Connection, *, base_iri: str, kee
     dataset = f"{base_iri}dataset"
     with steps.step("Checking the store") as notes:
         connection.select("ASK {}", accept=SOLUTIONS)
-        current = current_release(connection, base_iri)
+        current = current_release_view(connection, base_iri)
         notes.append(f"current release there: {current.version if current else 'none'}")
     if current is not None and current.version == release.version:
         steps.note(f"Release {release.version} is already current in the store; nothing to load.")
@@ -83,7 +83,7 @@ def load_release(release: Release, connection: Connection, *, base_iri: str, kee
         release_node = f"{base_iri}release/{release.version}"
         parts = " , ".join(f"<{t}>" for t in targets.values())
         # Insert the new pointer, then delete the old one, in one request: a reader between
-        # the two sees two current releases and takes the newer (see current_release).
+        # the two sees two current releases and takes the newer (see current_release_view).
         # (Virtuoso 7 drops DELETE/INSERT whose WHERE is only an OPTIONAL that finds nothing.)
         connection.update(f"""{PREFIXES}
             INSERT DATA {{ GRAPH <{POINTER_GRAPH}> {{
@@ -95,7 +95,7 @@ def load_release(release: Release, connection: Connection, *, base_iri: str, kee
             DELETE {{ GRAPH <{POINTER_GRAPH}> {{ <{dataset}> dcat:hasCurrentVersion ?old }} }}
             WHERE {{ GRAPH <{POINTER_GRAPH}> {{ <{dataset}> dcat:hasCurrentVersion ?old }}
                      FILTER (?old != <{release_node}>) }}""")
-        now = current_release(connection, base_iri)
+        now = current_release_view(connection, base_iri)
         if now is None or now.version != release.version:
             raise StoreError("the store did not record the new current release")
 

@@ -21,8 +21,8 @@ from typing import Any
 
 from rdflib.namespace import DCTERMS, FOAF, RDF, SKOS
 
-from ..namespaces import ADMS, FHKG, ORG, SCHEMA
-from ..stores import Store
+from ...namespaces import ADMS, FHKG, ORG, SCHEMA
+from ...stores import Store
 
 CSV_TYPE = "text/csv"
 JSON_TYPE = "application/json"
