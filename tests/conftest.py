@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -145,39 +146,67 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+@dataclass
+class Server:
+    """A `finhealthkg serve` started by a test: its URL, its process, where its output went."""
+    url: str
+    process: subprocess.Popen
+    stdout: Path
+    stderr: Path
+
+    @property
+    def port(self) -> int:
+        return int(self.url.rsplit(":", 1)[1])
+
+
 @contextmanager
-def running_server(root: Path, releases: Path, *extra: str, workers: int = 1) -> Iterator[str]:
-    """`finhealthkg serve` in a subprocess on a free loopback port; yields its base URL."""
+def started_server(root: Path, releases: Path, *extra: str, workers: int | None = 1,
+                   logs: Path | None = None) -> Iterator[Server]:
+    """`finhealthkg serve` in a subprocess on a free loopback port, once it answers; stopped
+    (SIGTERM, then SIGKILL) after. Its output goes to one file beside `releases`, or, with
+    `logs`, stdout (the access log) and stderr to two files there. `workers`: None for the
+    server's own default."""
     import requests
 
     port = free_port()
-    log = (releases.parent / f"server-{port}.log").open("w")
+    if logs is None:
+        stdout = stderr = releases.parent / f"server-{port}.log"
+    else:
+        stdout, stderr = logs / f"stdout-{port}.log", logs / f"stderr-{port}.log"
     script = Path(sys.executable).parent / "finhealthkg"
-    process = subprocess.Popen(
-        [str(script), "serve", "--root", str(root), "--releases", str(releases), "--host", "127.0.0.1",
-         "--port", str(port), "--workers", str(workers), *extra],
-        stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
+    command = [str(script), "serve", "--root", str(root), "--releases", str(releases), "--host", "127.0.0.1",
+               "--port", str(port), *(["--workers", str(workers)] if workers is not None else []), *extra]
+    with stdout.open("w") as out, (stderr.open("w") if stderr != stdout else contextlib.nullcontext(out)) as err:
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT if err is out else err)
+    server = Server(f"http://127.0.0.1:{port}", process, stdout, stderr)
+    deadline = time.monotonic() + 60
     try:
         while True:
             if process.poll() is not None:
-                raise RuntimeError(f"the server exited ({process.returncode}); see {log.name}")
+                raise RuntimeError(f"the server exited ({process.returncode}): {stderr.read_text()[-2000:]}")
             try:
-                requests.get(url + "/sparql", timeout=5)
+                requests.get(server.url + "/healthz", timeout=5)
                 break
             except (requests.ConnectionError, requests.Timeout):
                 if time.monotonic() > deadline:
-                    raise RuntimeError(f"the server did not answer within 30 s; see {log.name}") from None
+                    raise RuntimeError(f"the server did not answer within 60 s; see {stderr}") from None
                 time.sleep(0.1)
-        yield url
+        yield server
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+@contextmanager
+def running_server(root: Path, releases: Path, *extra: str, workers: int = 1) -> Iterator[str]:
+    """`finhealthkg serve` (started_server) on a free loopback port; yields its base URL."""
+    with started_server(root, releases, *extra, workers=workers) as server:
+        yield server.url
 
 
 # --- the external store ------------------------------------------------------------------------

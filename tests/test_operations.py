@@ -13,13 +13,12 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import requests
 
-from conftest import REPO, alive, free_port, not_here
+from conftest import REPO, Server, alive, not_here, started_server
 from finhealthkg.config import Settings
 from finhealthkg.release import Release
 from finhealthkg.stores import StoreError
@@ -36,48 +35,12 @@ STATIC = REPO / "server" / "finhealthkg" / "web" / "static"
 SLOW_QUERY = "SELECT (COUNT(*) AS ?n) WHERE { SELECT * WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i } LIMIT 3000000 }"
 
 
-@dataclass
-class Server:
-    url: str
-    process: subprocess.Popen
-    stdout: Path
-    stderr: Path
-
-    @property
-    def port(self) -> int:
-        return int(self.url.rsplit(":", 1)[1])
-
-
 @contextmanager
 def own_server(release: Release, tmp_path: Path, *extra: str) -> Iterator[Server]:
-    """`finhealthkg serve` of the test release, its stdout (the access log) and stderr apart."""
-    port = free_port()
-    stdout, stderr = tmp_path / f"stdout-{port}.log", tmp_path / f"stderr-{port}.log"
-    script = Path(sys.executable).parent / "finhealthkg"
-    with stdout.open("w") as out, stderr.open("w") as err:
-        process = subprocess.Popen([str(script), "serve", "--root", str(REPO), "--releases", str(release.path.parent),
-                                    "--host", "127.0.0.1", "--port", str(port), *extra], stdout=out, stderr=err)
-    server = Server(f"http://127.0.0.1:{port}", process, stdout, stderr)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert process.poll() is None, f"the server exited: {stderr.read_text()}"
-            try:
-                if requests.get(server.url + "/healthz", timeout=2).status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            assert time.monotonic() < deadline, f"the server did not start: {stderr.read_text()}"
-            time.sleep(0.1)
+    """`finhealthkg serve` of the test release with its own worker count, its stdout (the
+    access log) and stderr apart."""
+    with started_server(REPO, release.path.parent, *extra, workers=None, logs=tmp_path) as server:
         yield server
-    finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
 
 
 def descendants(pid: int) -> set[int]:
@@ -127,7 +90,7 @@ def test_access_log_is_one_json_line_per_request_without_query_text_or_credentia
                                  auth=("someone", secret)),
             lambda: requests.get(server.url + "/no/such/page"),
             lambda: requests.post(server.url + "/sparql", data={"update": "CLEAR ALL"}),
-            # a point lookup: answered by quick.py, in front of Flask, and logged the same
+            # a point lookup: its hash logged like any query's
             lambda: requests.get(server.url + "/sparql", params={"query": lookup}, headers=json_answer),
         ):
             sent.append(logged(send()))

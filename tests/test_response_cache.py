@@ -1,6 +1,10 @@
 """Answers kept in memory per release (web/response_cache.py): a repeated GET is answered from
 memory with the same bytes and headers; what must not be kept never is; a new release is
-never answered from the old one's answers."""
+never answered from the old one's answers.
+
+In-process (the app and werkzeug's client) for what the answers are; over loopback, from
+both stores, for what a real server does with them.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +12,14 @@ import time
 
 import pytest
 import requests
+from werkzeug.test import Client, EnvironBuilder
 
 from conftest import REPO, running_server
 from finhealthkg.config import Settings
 from finhealthkg.pipeline.build import build_release
+from finhealthkg.web import response_cache
+from finhealthkg.web.access_log import QUERY_HASH, query_hash
+from finhealthkg.web.app import create_app
 
 HIT = "FinHealthKG-Cache"
 LOOKUP = "SELECT ?p ?o WHERE { <https://w3id.org/finhealthkg/id/organization/auria-biobank> ?p ?o }"
@@ -93,3 +101,172 @@ def test_a_new_release_is_never_answered_from_the_old_ones_answers(tmp_path):
         assert answer.headers["FinHealthKG-Release"] == second.version
         assert HIT not in answer.headers  # the first answer to the new release is asked anew
         assert second.version in answer.headers["ETag"]
+
+
+# --- in-process: a kept answer is the answer ----------------------------------------------------
+
+ID = "https://w3id.org/finhealthkg/id/"
+LOOKUPS = [
+    f"SELECT ?p ?o WHERE {{ <{ID}organization/auria-biobank> ?p ?o }}",
+    f"SELECT * WHERE {{ <{ID}organization/finnish-biobank-cooperative> ?p ?o }}",
+    f"PREFIX org: <{ID}organization/> SELECT DISTINCT ?p WHERE {{ org:auria-biobank ?p ?o }}",
+    f"ASK {{ <{ID}organization/auria-biobank> ?p ?o }}",
+    f"ASK {{ <{ID}organization/no-such-thing> ?p ?o }}",
+    f"SELECT ?p ?o WHERE {{ <{ID}organization/no-such-thing> ?p ?o }}",
+]
+DOCUMENTS = ["/doc/organization/auria-biobank", "/doc/organization/finnish-biobank-cooperative",
+             "/doc/place/turku", "/doc/status/established"]
+DOCUMENT_ACCEPTS = ["", "text/turtle", "application/ld+json", "application/n-triples", "application/rdf+xml",
+                    "*/*", "text/plain", "text/html;q=0.5, application/ld+json", "application/x-turtle"]
+
+
+@pytest.fixture(scope="module")
+def app(release):
+    app = create_app(Settings(root=REPO, releases_dir=release.path.parent))
+    yield app
+    app.extensions["finhealthkg"].now.retire()  # its query processes
+
+
+def fresh_then_kept(app, path: str, query_string: dict | str, headers: dict):
+    """The answer made anew, then the same request again (a hit when the first was kept)."""
+    app.extensions[response_cache.EXTENSION].clear()
+    client = Client(app)
+    return (client.get(path, query_string=query_string, headers=headers),
+            client.get(path, query_string=query_string, headers=headers))
+
+
+def assert_same(fresh, again) -> None:
+    assert again.status_code == fresh.status_code
+    assert again.get_data() == fresh.get_data()
+    assert sorted((n, v) for n, v in again.headers.items() if n != HIT) == sorted(fresh.headers.items())
+
+
+@pytest.mark.parametrize("query", LOOKUPS)
+def test_a_kept_answer_to_a_query_is_the_answer_made_anew(app, query):
+    fresh, again = fresh_then_kept(app, "/sparql", {"query": query}, {})
+    assert fresh.status_code == 200 and HIT not in fresh.headers
+    assert again.headers[HIT] == "hit"
+    assert_same(fresh, again)
+
+
+@pytest.mark.parametrize("accept", DOCUMENT_ACCEPTS)
+@pytest.mark.parametrize("path", DOCUMENTS)
+def test_a_kept_description_is_the_description_made_anew(app, path, accept):
+    fresh, again = fresh_then_kept(app, path, {}, {"Accept": accept} if accept else {})
+    assert fresh.status_code == 200 and HIT not in fresh.headers
+    assert again.headers[HIT] == "hit"
+    assert_same(fresh, again)
+
+
+def test_a_kept_answer_is_judged_against_the_conditions_of_the_request(app):
+    fresh, _ = fresh_then_kept(app, DOCUMENTS[0], {}, {"Accept": "text/turtle"})
+    client = Client(app)
+    unchanged = client.get(DOCUMENTS[0], headers={"Accept": "text/turtle", "If-None-Match": fresh.headers["ETag"]})
+    changed = client.get(DOCUMENTS[0], headers={"Accept": "text/turtle", "If-None-Match": '"other"'})
+    assert unchanged.status_code == 304 and not unchanged.get_data() and unchanged.headers[HIT] == "hit"
+    assert unchanged.headers["ETag"] == fresh.headers["ETag"]
+    assert changed.status_code == 200 and changed.get_data() == fresh.get_data()
+    part = client.get(DOCUMENTS[0], headers={"Accept": "text/turtle", "Range": "bytes=0-9"})
+    assert part.status_code in (200, 206) and fresh.get_data().startswith(part.get_data())
+
+
+@pytest.mark.parametrize(("path", "query_string", "headers"), [
+    (DOCUMENTS[0], {}, {"Accept": "text/html"}),  # a page
+    (DOCUMENTS[0], {}, {"Accept": "application/xhtml+xml"}),
+    (DOCUMENTS[0], {}, {"Accept": "image/png"}),  # 406
+    (DOCUMENTS[0], {}, {"If-None-Match": '"x"'}),
+    (DOCUMENTS[0], {}, {"If-Modified-Since": "Tue, 01 Dec 2026 00:00:00 GMT"}),
+    (DOCUMENTS[0], {}, {"Range": "bytes=0-10"}),
+    (DOCUMENTS[0], {}, {"Cookie": "lang=fi", "Accept": "text/turtle"}),
+    (DOCUMENTS[0], {"format": "ntriples"}, {}),
+    (DOCUMENTS[0], "%66ormat=ntriples", {}),  # "format", percent-encoded
+    (DOCUMENTS[0], "format", {}),  # 406: format is empty
+    (DOCUMENTS[0], "bench=%FF", {"Accept": "text/turtle"}),  # not UTF-8
+    (DOCUMENTS[0] + ".ttl", {}, {}),
+    (DOCUMENTS[0] + ".html", {}, {"Accept": "text/turtle"}),
+    (DOCUMENTS[0] + ".xyz", {}, {}),  # 404: no such suffix
+    ("/doc/organization/no-such-thing", {}, {"Accept": "text/turtle"}),  # 404
+    ("/doc/organization/Auria-Biobank", {}, {}),  # 404: not a slug
+    ("/doc/nokind/auria-biobank", {}, {}),  # 404: not a kind
+    ("/doc/organization/auria-biobank/more", {}, {}),  # 404
+    ("/doc/organization/", {}, {}),  # 404
+])
+def test_any_request_asked_again_is_answered_alike(app, path, query_string, headers):
+    """Kept or not, the second answer is the first; only a complete 200 may come from memory."""
+    fresh, again = fresh_then_kept(app, path, query_string, headers)
+    assert_same(fresh, again)
+    if fresh.status_code != 200:
+        assert HIT not in again.headers
+
+
+@pytest.mark.parametrize(("query_string", "headers"), [
+    ({"lang": "fi"}, {"Accept": "text/turtle"}),  # the language of pages: a description has none
+    ({"bench": "7"}, {"Accept": "text/turtle", "Accept-Language": "fi"}),
+    ({"release": "20990101T000000Z"}, {"Accept": "application/n-triples"}),  # not a parameter of /doc/
+])
+def test_parameters_a_description_ignores_are_kept_apart_and_answered_alike(app, query_string, headers):
+    plain, _ = fresh_then_kept(app, DOCUMENTS[0], {}, headers)
+    fresh, again = fresh_then_kept(app, DOCUMENTS[0], query_string, headers)
+    assert fresh.status_code == 200 and again.headers[HIT] == "hit"
+    assert_same(fresh, again)
+    assert fresh.get_data() == plain.get_data()
+
+
+def test_an_answer_for_one_host_is_never_given_for_another(app):
+    """Some answers hold links built from the request's host (the fragments' controls): the
+    host is part of the key, so one odd Host cannot put its links in everyone's answers."""
+    app.extensions[response_cache.EXTENSION].clear()
+    client = Client(app)
+    odd = client.get("/fragments", headers={"Host": "evil.example", "Accept": "text/turtle"})
+    assert odd.status_code == 200 and b"evil.example" in odd.get_data()
+    for _ in range(3):
+        normal = client.get("/fragments", headers={"Accept": "text/turtle"})
+        assert normal.status_code == 200 and b"evil.example" not in normal.get_data()
+
+
+def test_a_kept_answer_to_a_query_still_gives_the_access_log_its_hash(app):
+    query = LOOKUPS[0]
+    app.extensions[response_cache.EXTENSION].clear()
+    for expected_hit in (False, True):
+        environ = EnvironBuilder(path="/sparql", query_string={"query": query}).get_environ()
+        started: list[list[tuple[str, str]]] = []
+
+        def start_response(status, headers, exc_info=None, started=started):  # noqa: ANN001, ANN202
+            started.append(headers)
+        body = b"".join(app.wsgi_app(environ, start_response))
+        assert body and ((HIT, "hit") in started[0]) is expected_hit
+        assert environ[QUERY_HASH] == query_hash(query)
+
+
+def test_a_large_answer_is_answered_but_not_kept(app, monkeypatch):
+    monkeypatch.setattr(response_cache, "MAX_BODY", 100)
+    fresh, again = fresh_then_kept(app, DOCUMENTS[0], {}, {"Accept": "text/turtle"})
+    assert len(fresh.get_data()) > 100 and HIT not in again.headers
+    assert_same(fresh, again)
+
+
+def test_the_kept_answers_are_bounded_in_bytes_and_the_least_used_go_first(app, monkeypatch):
+    kept = app.extensions[response_cache.EXTENSION]
+    kept.clear()
+    client = Client(app)
+    sizes = []
+    for i in range(60):
+        answer = client.get(DOCUMENTS[0], query_string={"n": str(i)}, headers={"Accept": "text/turtle"})
+        sizes.append(len(answer.get_data()))
+    assert len(kept) == 60
+    bound = kept.currsize // 2  # room for about half of them
+    monkeypatch.setattr(kept, "_Cache__maxsize", bound)  # cachetools keeps its bound there
+    first = client.get(DOCUMENTS[0], query_string={"n": "0"}, headers={"Accept": "text/turtle"})  # used: kept
+    client.get(DOCUMENTS[0], query_string={"n": "new"}, headers={"Accept": "text/turtle"})  # makes room
+    assert kept.currsize <= bound and 20 < len(kept) < 40
+    assert first.headers[HIT] == "hit"
+    again = client.get(DOCUMENTS[0], query_string={"n": "0"}, headers={"Accept": "text/turtle"})
+    gone = client.get(DOCUMENTS[0], query_string={"n": "1"}, headers={"Accept": "text/turtle"})
+    assert again.headers.get(HIT) == "hit" and HIT not in gone.headers
+    kept.clear()
+
+
+def test_the_bound_of_one_process_is_small_enough_for_every_worker():
+    """Five workers of the default server together keep at most a few hundred MiB of answers."""
+    assert 5 * response_cache.MAX_BYTES <= 256 * 1024 * 1024
+    assert response_cache.MAX_BODY < response_cache.MAX_BYTES

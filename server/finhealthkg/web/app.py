@@ -30,7 +30,6 @@ from . import (
 from .errors import register_error_handlers
 from .i18n import LANGUAGES, NAMES, language, words
 from .publication import EXTENSION
-from .quick import QuickAnswers
 
 
 def create_app(settings: Settings, store: Store | None = None) -> Flask:
@@ -43,14 +42,14 @@ def create_app(settings: Settings, store: Store | None = None) -> Flask:
     register_error_handlers(app)
     for module in (sparql, resources, downloads, description, health, releases, fragments, search, reconcile):
         app.register_blueprint(module.blueprint)
-    response_cache.init_app(app)
-    app.after_request(response_cache.keep)  # registered first: runs last, on the answer as sent
+    app.after_request(response_cache.note_in_memory)
     access_log.init_app(app)
     security.init_app(app)
     app.after_request(headers.common_headers)
-    app.before_request(response_cache.lookup)  # registered last: after the access log's
     app.context_processor(_page_words)
-    app.wsgi_app = QuickAnswers(app, app.wsgi_app)  # type: ignore[method-assign]
+    cache = response_cache.ResponseCache(app.wsgi_app, publication)
+    app.extensions[response_cache.EXTENSION] = cache.kept
+    app.wsgi_app = cache  # type: ignore[method-assign]
     if settings.proxy_hops:  # behind TLS-terminating proxies: the public scheme and host
         hops = settings.proxy_hops
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)  # type: ignore

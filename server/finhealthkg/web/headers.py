@@ -21,16 +21,20 @@ NOSNIFF = ("X-Content-Type-Options", "nosniff")
 def common_headers(response: Response) -> Response:
     """An after_request hook."""
     headers = response.headers
-    for name, value in EVERY_ANSWER:
-        headers[name] = value
+    if "Access-Control-Allow-Origin" in headers:  # set by a route: replaced
+        for name, value in EVERY_ANSWER:
+            headers[name] = value
+    else:
+        headers.extend(EVERY_ANSWER)  # one call: cheaper than setting them one by one
     if request.method == "OPTIONS":  # preflight
         headers["Access-Control-Allow-Methods"] = "GET, HEAD, POST, OPTIONS"
         headers["Access-Control-Allow-Headers"] = request.headers.get(
             "Access-Control-Request-Headers", "Accept, Content-Type, If-None-Match, Range")
         headers["Access-Control-Max-Age"] = "86400"
     headers.setdefault(*NOSNIFF)
-    security.add_headers(response)
-    if response.mimetype == "text/html":  # pages speak the reader's language
+    mimetype = response.mimetype  # parsed from Content-Type: once
+    security.add_headers(response, mimetype)
+    if mimetype == "text/html":  # pages speak the reader's language
         response.vary.add("Accept-Language")
         response.vary.add("Cookie")
         remember(response)

@@ -126,7 +126,8 @@ def _description_response(iri: str, path: str, fmt: Format | None) -> Response:
         chosen: Format | None = fmt or negotiate(DOCUMENT_FORMATS, request.args.get("format"))
     except NotAcceptable:
         chosen = None  # 404 for a thing that is not there comes before 406
-    if chosen is not None and request.if_none_match.contains(_etag(snapshot, chosen)):
+    if (chosen is not None and "HTTP_IF_NONE_MATCH" in request.environ
+            and request.if_none_match.contains(_etag(snapshot, chosen))):
         # the same document of the same release: answered without asking the store again
         return _respond(snapshot, iri, path, fmt, chosen, b"", status=304)
     triples = description_triples(snapshot, iri)
@@ -142,7 +143,7 @@ def _description_response(iri: str, path: str, fmt: Format | None) -> Response:
 
 def description_triples(snapshot: Snapshot, iri: str) -> list[Triple] | None:
     """The triples of <iri>'s description, in document order; None if the release does not
-    mention it (quick.py answers with these too)."""
+    mention it."""
     # Sorted, so that each subject's triples are written together and the bytes are the same
     # from every server process (the ETag says so); equal triples end up side by side. By
     # N-Triples text: a total order, and one C call per triple (cheaper than a key of the
@@ -181,9 +182,9 @@ def document_etag(version: str, path: str, chosen: Format, lang: str | None = No
 
 def _respond(snapshot: Snapshot, iri: str, path: str, fmt: Format | None, chosen: Format, body: bytes | str,
              status: int = 200) -> Response:
-    response = Response(body, status=status, content_type=chosen.content_type)
-    for name, value in document_headers(iri, path, fmt, chosen, _etag(snapshot, chosen), snapshot.info):
-        response.headers[name] = value
+    # The headers given whole: werkzeug's setting them one by one costs more than a small description
+    response = Response(body, status=status, content_type=chosen.content_type,
+                        headers=document_headers(iri, path, fmt, chosen, _etag(snapshot, chosen), snapshot.info))
     if status == 304:
         return response
     return conditional(response)

@@ -70,9 +70,9 @@ def content_security_policy(inline_styles: list[str]) -> str:
     return POLICY.format(styles="".join(f" 'sha256-{digest}'" for digest in hashes))
 
 
-def add_headers(response: Response) -> None:
+def add_headers(response: Response, mimetype: str) -> None:
     """The security headers of a document (HTML, SVG); other answers are left as they are."""
-    if response.mimetype in DOCUMENT_TYPES:
+    if mimetype in DOCUMENT_TYPES:
         response.headers.setdefault("Content-Security-Policy", current_app.config[CONFIG_KEY])
         framable = "frame-ancestors 'none'" not in response.headers["Content-Security-Policy"]
         for name, value in HEADERS.items():

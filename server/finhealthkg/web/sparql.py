@@ -201,7 +201,7 @@ def answer_etag(version: str, protocol: ProtocolRequest, accept: str) -> str:
 
 def answer_headers(etag: str, info: ReleaseInfo) -> list[tuple[str, str]]:
     """What an answer's headers say about it: the release answering (current or past), that it
-    varies by Accept, its validators (quick.py sends the same)."""
+    varies by Accept, its validators."""
     return [(RELEASE_HEADER, info.version), ("Vary", "Accept"), *validators(etag, info)]
 
 
