@@ -153,7 +153,7 @@ class Tally:
 
 def targets(url: str, base_iri: str) -> tuple[list[str], list[str]]:
     """(paths of things under /id/, queries) to send: asked of the server itself."""
-    from finhealthkg.web.examples import EXAMPLES
+    from finhealthkg.web.pages.examples import EXAMPLES
 
     query = f"""SELECT DISTINCT ?s WHERE {{ ?s ?p ?o FILTER (STRSTARTS(STR(?s), "{base_iri}id/")) }}"""
     answer = requests.get(url + "/sparql", params={"query": query},
@@ -367,7 +367,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         args.json.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     if args.write:
-        from finhealthkg.web.examples import EXAMPLES
+        from finhealthkg.web.pages.examples import EXAMPLES
 
         about = {"machine": machine(LIBRARIES), "commit": git_commit(), "release": release, "load_before": load_before,
                  "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),

@@ -95,7 +95,7 @@ class _FromAddress(HTTPAdapter):
 
 def _latency(url: str, query: str, session: requests.Session | None = None) -> float:
     # A comment makes each text new, so the answer comes from the store, not from the answers
-    # a server process keeps (web/response_cache.py).
+    # a server process keeps (web/http/response_cache.py).
     started = time.perf_counter()
     response = (session or client(LIGHT_CLIENT)).get(url + "/sparql", params={"query": f"{query} # {next(_ASKED)}"},
                                                      timeout=30)

@@ -159,3 +159,23 @@ def test_nothing_below_the_web_floor_loads_flask():
                          else [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level else [])
                 found += [f"{_module(path)} imports {n}" for n in names if n.split(".")[0] in ("flask", "werkzeug")]
     assert not found, "\n".join(sorted(set(found)))
+
+
+# Inside web/: the blueprints (web/*.py) stand on http/ (plumbing), pages/ (page building) and
+# reconciliation/; none of those imports a blueprint, and http/ takes from pages/ only the
+# reader's language (i18n.py: the cookie and Accept-Language) and short names of IRIs (iris.py).
+BLUEPRINT_HELPERS = ("finhealthkg.web.http", "finhealthkg.web.pages", "finhealthkg.web.reconciliation")
+
+
+def test_the_web_helpers_never_import_a_blueprint():
+    top, late = _graph()
+    blueprints = {m for m in top if m.count(".") == 2 and m.startswith("finhealthkg.web.")
+                  and not (PACKAGE / "web" / m.rsplit(".", 1)[1]).is_dir()}
+    assert {"finhealthkg.web.sparql", "finhealthkg.web.resources", "finhealthkg.web.app"} <= blueprints
+    found = [f"{module} imports {imported}" for module in sorted(top) if _within(module, BLUEPRINT_HELPERS)
+             for imported in sorted(top[module] | late[module]) if imported in blueprints]
+    found += [f"{module} imports {imported}" for module in sorted(top) if _within(module, ("finhealthkg.web.http",))
+              for imported in sorted(top[module] | late[module])
+              if _within(imported, ("finhealthkg.web.pages",))
+              and imported not in ("finhealthkg.web.pages.i18n", "finhealthkg.web.pages.iris")]
+    assert not found, "\n".join(sorted(set(found)))

@@ -23,8 +23,8 @@ from finhealthkg.config import Settings
 from finhealthkg.release import Release
 from finhealthkg.stores import StoreError
 from finhealthkg.web import create_app, health
-from finhealthkg.web.access_log import query_hash
-from finhealthkg.web.security import YASGUI_STYLES
+from finhealthkg.web.http.access_log import query_hash
+from finhealthkg.web.http.security import YASGUI_STYLES
 
 LOAD = REPO / "bench" / "load.py"
 CHROMIUM = "/usr/bin/chromium"  # Debian's; Playwright never downloads a browser here

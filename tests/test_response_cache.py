@@ -1,4 +1,4 @@
-"""Answers kept in memory per release (web/response_cache.py): a repeated GET is answered from
+"""Answers kept in memory per release (web/http/response_cache.py): a repeated GET is answered from
 memory with the same bytes and headers; what must not be kept never is; a new release is
 never answered from the old one's answers.
 
@@ -17,9 +17,9 @@ from werkzeug.test import Client, EnvironBuilder
 from conftest import REPO, running_server
 from finhealthkg.config import Settings
 from finhealthkg.pipeline.build import build_release
-from finhealthkg.web import response_cache
-from finhealthkg.web.access_log import QUERY_HASH, query_hash
 from finhealthkg.web.app import create_app
+from finhealthkg.web.http import response_cache
+from finhealthkg.web.http.access_log import QUERY_HASH, query_hash
 
 HIT = "FinHealthKG-Cache"
 LOOKUP = "SELECT ?p ?o WHERE { <https://w3id.org/finhealthkg/id/organization/auria-biobank> ?p ?o }"

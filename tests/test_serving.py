@@ -77,7 +77,7 @@ def test_behind_a_proxy_the_public_url_is_described(release):
 def test_what_a_release_keeps_for_requests_is_bounded(release, tmp_path):
     """Keys that come from requests (a type asked for, a host name) must not grow a worker forever."""
     from finhealthkg.serving import MEMO_ENTRIES
-    from finhealthkg.web.publication import EXTENSION
+    from finhealthkg.web.http.publication import EXTENSION
 
     app = create_app(Settings(root=REPO, releases_dir=release.path.parent, run_dir=tmp_path))
     client = app.test_client()

@@ -1,7 +1,7 @@
 """Run the app under gunicorn (a production WSGI server), each worker opening the release
 store read-only. The master checks the release first, so a broken set-up fails at once.
 
-Operations: the access log is one JSON line per request on stdout (web/access_log.py), the
+Operations: the access log is one JSON line per request on stdout (web/http/access_log.py), the
 server's own messages go to stderr. On SIGTERM the server stops listening at once, so new
 connections are refused (a balancer tries another server), lets the requests in flight
 finish for up to `graceful_timeout` seconds, then exits with status 0. (SIGINT and SIGQUIT
@@ -28,7 +28,7 @@ from .query.process import Job
 from .serving import Publication
 from .stores.base import redact
 from .web import create_app
-from .web.access_log import JsonAccessLogger
+from .web.http.access_log import JsonAccessLogger
 
 
 class PublisherServer(BaseApplication):

@@ -1,5 +1,5 @@
 """What the server publishes right now: a store, the release it holds, the release files.
-No Flask here: web/publication.py hands it to requests.
+No Flask here: web/http/publication.py hands it to requests.
 
 The server follows the current release: with the embedded store, the `current` symlink of
 the releases directory; with an external store, the store's pointer graph. When it

@@ -13,23 +13,20 @@ from ..config import Settings
 from ..serving import Publication
 from ..stores import Store
 from . import (
-    access_log,
     description,
     downloads,
     fragments,
-    headers,
     health,
-    reconcile,
     releases,
     resources,
-    response_cache,
     search,
-    security,
     sparql,
 )
-from .errors import register_error_handlers
-from .i18n import LANGUAGES, NAMES, language, words
-from .publication import EXTENSION
+from .http import access_log, headers, response_cache, security
+from .http.errors import register_error_handlers
+from .http.publication import EXTENSION
+from .pages.i18n import LANGUAGES, NAMES, language, words
+from .reconciliation import service as reconciliation
 
 
 def create_app(settings: Settings, store: Store | None = None) -> Flask:
@@ -40,7 +37,7 @@ def create_app(settings: Settings, store: Store | None = None) -> Flask:
     app.extensions[EXTENSION] = publication = Publication.open(settings, store)
     _ = publication.now.pool  # start the query processes now, not on the first query
     register_error_handlers(app)
-    for module in (sparql, resources, downloads, description, health, releases, fragments, search, reconcile):
+    for module in (sparql, resources, downloads, description, health, releases, fragments, search, reconciliation):
         app.register_blueprint(module.blueprint)
     app.after_request(response_cache.note_in_memory)
     access_log.init_app(app)

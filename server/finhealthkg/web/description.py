@@ -7,14 +7,14 @@ from flask import Blueprint, Response, redirect, render_template, request
 from rdflib import Graph
 
 from ..namespaces import CATALOG_GRAPH, VOID, VOID_GRAPH
-from .caching import cacheable
-from .diagram import network
-from .examples import EXAMPLES
-from .i18n import language
-from .negotiation import HTML, JSONLD, NTRIPLES, RDFXML, TURTLE, negotiate
-from .pages import Labeller
-from .publication import publication, served
-from .serialize import graph_bytes
+from .http.caching import cacheable
+from .http.negotiation import HTML, JSONLD, NTRIPLES, RDFXML, TURTLE, negotiate
+from .http.publication import publication, served
+from .http.serialize import graph_bytes
+from .pages.diagram import network
+from .pages.examples import EXAMPLES
+from .pages.i18n import language
+from .pages.thing_page import Labeller
 
 blueprint = Blueprint("description", __name__)
 RDF_OFFERS = (TURTLE, JSONLD, RDFXML, NTRIPLES)

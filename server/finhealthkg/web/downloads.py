@@ -9,9 +9,9 @@ import json
 from flask import Blueprint, Response, render_template, request, send_file
 
 from ..release import Release, list_releases
-from .errors import NotFound
-from .negotiation import HTML, JSON, TEXT, negotiate
-from .publication import publication, served
+from .http.errors import NotFound
+from .http.negotiation import HTML, JSON, TEXT, negotiate
+from .http.publication import publication, served
 
 blueprint = Blueprint("downloads", __name__)
 

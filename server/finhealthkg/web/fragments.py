@@ -22,10 +22,10 @@ from pyoxigraph import DefaultGraph, Literal, NamedNode, Quad, RdfFormat
 
 from ..namespaces import PREFIXES
 from ..serving import Snapshot
-from .caching import cacheable
-from .errors import BadRequest
-from .negotiation import JSONLD, TURTLE, Format, negotiate
-from .publication import RELEASE_HEADER, publication
+from .http.caching import cacheable
+from .http.errors import BadRequest
+from .http.negotiation import JSONLD, TURTLE, Format, negotiate
+from .http.publication import RELEASE_HEADER, publication
 
 blueprint = Blueprint("fragments", __name__)
 PAGE_SIZE = 100

@@ -18,7 +18,7 @@ from flask import Blueprint, Response, jsonify
 
 from ..stores import Store, StoreError
 from ..stores.oxigraph import OxigraphStore
-from .publication import served
+from .http.publication import served
 
 blueprint = Blueprint("health", __name__)
 TIMEOUT = 5.0  # seconds the store has to answer

@@ -22,11 +22,11 @@ from ..change_files import ADDED, PATCH, PATCH_MEDIA_TYPE, REMOVED, SUMMARY, cur
 from ..history import history_graph, release_iri
 from ..namespaces import CATALOG_GRAPH
 from ..release import Release, list_releases
-from .errors import NotFound
-from .negotiation import HTML, JSON, JSONLD, TEXT, TURTLE, Format, negotiate
-from .pages import local_url
-from .publication import publication, served
-from .serialize import graph_bytes
+from .http.errors import NotFound
+from .http.negotiation import HTML, JSON, JSONLD, TEXT, TURTLE, Format, negotiate
+from .http.publication import publication, served
+from .http.serialize import graph_bytes
+from .pages.thing_page import local_url
 
 blueprint = Blueprint("releases", __name__)
 RDF_PATCH = Format("rdfpatch", PATCH_MEDIA_TYPE, "rdfp", label="RDF Patch")

@@ -21,15 +21,15 @@ from ..namespaces import KINDS, ONTOLOGY_GRAPH, SHAPES_GRAPH
 from ..release import ReleaseInfo
 from ..serving import Snapshot
 from ..terms import rdflib_graph
-from .caching import conditional, validators
-from .errors import NotAcceptable, NotFound
-from .i18n import language
-from .negotiation import DOCUMENT_FORMATS, HTML, Format, negotiate
-from .pages import description_page
-from .publication import publication, served
-from .serialize import graph_bytes, triples_bytes
-from .shapes_doc import shape_response, shapes_response
-from .vocabulary import vocabulary_response
+from .http.caching import conditional, validators
+from .http.errors import NotAcceptable, NotFound
+from .http.negotiation import DOCUMENT_FORMATS, HTML, Format, negotiate
+from .http.publication import publication, served
+from .http.serialize import graph_bytes, triples_bytes
+from .pages.i18n import language
+from .pages.shapes_doc import shape_response, shapes_response
+from .pages.thing_page import description_page
+from .pages.vocabulary import vocabulary_response
 
 blueprint = Blueprint("resources", __name__)
 

@@ -9,11 +9,11 @@ from rdflib.namespace import RDF, RDFS, XSD
 from ..namespaces import DATASET_GRAPHS, PREFIXES, SD, VOID, dataset_iri, service_iri
 from ..query.formats import RDF_FORMATS, SOLUTION_FORMATS
 from ..serving import Snapshot
-from .examples import EDITOR_PREFIXES, EXAMPLES
-from .i18n import language
-from .negotiation import HTML, JSONLD, NTRIPLES, RDFXML, TURTLE, negotiate
-from .publication import RELEASE_HEADER, publication, served
-from .serialize import graph_bytes
+from .http.negotiation import HTML, JSONLD, NTRIPLES, RDFXML, TURTLE, negotiate
+from .http.publication import RELEASE_HEADER, publication, served
+from .http.serialize import graph_bytes
+from .pages.examples import EDITOR_PREFIXES, EXAMPLES
+from .pages.i18n import language
 
 FORMATS = Namespace("http://www.w3.org/ns/formats/")
 RESULT_FORMATS = tuple(f.w3c for f in (*SOLUTION_FORMATS, *RDF_FORMATS) if f.w3c)  # W3C formats IRIs' names

@@ -23,12 +23,12 @@ from ..serving import Snapshot
 from ..stores.base import StoreError
 from ..stores.oxigraph import dataset_graphs
 from ..stores.sparql import decode_escapes
-from .caching import validators
-from .errors import BadRequest, NotAcceptable, ReadOnly, ServiceUnavailable
-from .negotiation import BOOLEAN_FORMATS, HTML, RDF_FORMATS, SOLUTION_FORMATS, Format, negotiate
-from .pages import results_page
-from .protocol import READ_ONLY, ProtocolRequest, read_request
-from .publication import RELEASE_HEADER, publication
+from .http.caching import validators
+from .http.errors import BadRequest, NotAcceptable, ReadOnly, ServiceUnavailable
+from .http.negotiation import BOOLEAN_FORMATS, HTML, RDF_FORMATS, SOLUTION_FORMATS, Format, negotiate
+from .http.protocol import READ_ONLY, ProtocolRequest, read_request
+from .http.publication import RELEASE_HEADER, publication
+from .pages.thing_page import results_page
 from .service_description import service_description
 
 blueprint = Blueprint("sparql", __name__)

@@ -18,13 +18,13 @@ from rdflib.collection import Collection
 from rdflib.namespace import DCTERMS, OWL, RDF, RDFS, SH, SKOS
 from rdflib.term import Node
 
-from ..namespaces import ONTOLOGY_GRAPH, PREFIXES, SHAPES_GRAPH
-from ..serving import Snapshot
+from ...namespaces import ONTOLOGY_GRAPH, PREFIXES, SHAPES_GRAPH
+from ...serving import Snapshot
+from ..http.caching import cacheable
+from ..http.negotiation import HTML, Format
+from ..http.publication import publication
 from . import i18n
-from .caching import cacheable
-from .negotiation import HTML, Format
-from .pages import local_url, short
-from .publication import publication
+from .thing_page import local_url, short
 
 VANN = "http://purl.org/vocab/vann/"
 TERM_KINDS = (OWL.Class, OWL.ObjectProperty, OWL.DatatypeProperty)

@@ -7,8 +7,8 @@ from collections.abc import Iterable
 import pyoxigraph
 from rdflib import Graph
 
-from ..query import answers
-from ..terms import from_rdflib as term_from_rdflib
+from ...query import answers
+from ...terms import from_rdflib as term_from_rdflib
 from .negotiation import Format
 
 

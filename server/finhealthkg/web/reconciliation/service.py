@@ -22,16 +22,16 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, redirect, render_template, request
 
-from ..namespaces import FHKG, ORG
-from ..search import fold
+from ...namespaces import FHKG, ORG
+from ...search import fold
+from ..http.errors import BadRequest, NotFound
+from ..http.publication import publication, served
+from ..http.security import CONFIG_KEY
+from ..http.served_search import bounded, classes, expand, known_iri, search_index, type_names
+from ..pages.i18n import language
+from ..pages.thing_page import local_url
 from .data_extension import extend, known_properties, labeller, propose
-from .errors import BadRequest, NotFound
-from .i18n import language
 from .matching import IRI, Candidate, Constraint, Query, reconcile
-from .pages import local_url
-from .publication import publication, served
-from .search import bounded, classes, expand, known_iri, search_index, type_names
-from .security import CONFIG_KEY
 
 blueprint = Blueprint("reconcile", __name__)
 MAX_QUERIES = 200  # per batch; OpenRefine sends 10 at a time

@@ -10,7 +10,7 @@ from flask import request
 from werkzeug.datastructures import MIMEAccept
 from werkzeug.http import parse_accept_header
 
-from ..query.formats import (  # noqa: F401 - the table, read here and re-exported
+from ...query.formats import (  # noqa: F401 - the table, read here and re-exported
     BOOLEAN_FORMATS,
     DOCUMENT_FORMATS,
     HTML,

@@ -11,12 +11,12 @@ import pyoxigraph
 from rdflib import Graph
 from rdflib.namespace import RDF, RDFS
 
-from ..namespaces import VOID, VOID_GRAPH
-from ..serving import Snapshot
-from .i18n import preference
+from ...namespaces import VOID, VOID_GRAPH
+from ...serving import Snapshot
+from ..http.publication import publication
+from ..pages.i18n import preference
+from ..pages.thing_page import Labeller
 from .matching import IRI, LABELS
-from .pages import Labeller
-from .publication import publication
 
 SAMPLE = 500  # things of a type looked at to propose its properties
 HIDDEN = {str(RDFS.label)}  # the same as skos:prefLabel here

@@ -9,7 +9,7 @@ from functools import lru_cache
 from flask import Response, request
 from werkzeug.http import http_date, quote_etag
 
-from ..release import ReleaseInfo
+from ...release import ReleaseInfo
 
 CACHE_CONTROL = "public, max-age=300"  # a release never changes: its answers may be kept
 

@@ -12,12 +12,12 @@ from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, FOAF, OWL, RDF, RDFS, SKOS
 from rdflib.term import Node
 
-from ..namespaces import FHKG, ONTOLOGY_GRAPH, ORG, SCHEMA
-from ..serving import Snapshot
+from ...namespaces import FHKG, ONTOLOGY_GRAPH, ORG, SCHEMA
+from ...serving import Snapshot
+from ..http.negotiation import Format
 from .diagram import neighbourhood
 from .i18n import TERM_LABELS, language, preference, words
 from .iris import local_url, short  # noqa: F401 - re-exported: pages link with them
-from .negotiation import Format
 
 GROUPS = (  # (key, title by language, predicates); what is left goes by its value: facts or relations
     ("names", {"en": "Names", "fi": "Nimet", "sv": "Namn"},

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..namespaces import PREFIXES
+from ...namespaces import PREFIXES
 
 # The prefixes the query editor starts with: the dataset's own and the vocabularies it uses.
 EDITOR_PREFIXES = {name: PREFIXES[name] for name in (

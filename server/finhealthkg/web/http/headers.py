@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from flask import Response, request
 
+from ..pages.i18n import remember
 from . import response_cache, security
-from .i18n import remember
 from .publication import RELEASE_HEADER, served
 
 CORS_EXPOSED = ", ".join(["ETag", "Last-Modified", "Link", "Content-Location", "Content-Length",

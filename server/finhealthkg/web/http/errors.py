@@ -10,10 +10,10 @@ from xml.sax.saxutils import escape
 from flask import Flask, Response, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from ..query.formats import HTML, JSON, JSONLD, NTRIPLES, RDFXML, RESULTS_JSON, RESULTS_XML, TEXT, TURTLE, Format
-from ..query.pool import Busy, ClientGone, QueryStopped
-from ..serving import ReleaseUnavailable, UnknownRelease
-from ..stores.base import QueryTimeout, StoreError, StoreRejected
+from ...query.formats import HTML, JSON, JSONLD, NTRIPLES, RDFXML, RESULTS_JSON, RESULTS_XML, TEXT, TURTLE, Format
+from ...query.pool import Busy, ClientGone, QueryStopped
+from ...serving import ReleaseUnavailable, UnknownRelease
+from ...stores.base import QueryTimeout, StoreError, StoreRejected
 
 log = logging.getLogger(__name__)
 

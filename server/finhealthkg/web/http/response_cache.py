@@ -24,10 +24,10 @@ from cachetools import LRUCache
 from flask import Response, request
 from werkzeug.sansio.http import parse_cookie  # as request.cookies reads the header (no UTF-8 decoding)
 
-from ..serving import Publication
+from ...serving import Publication
+from ..pages.i18n import COOKIE
 from .access_log import QUERY_HASH
 from .caching import is_conditional
-from .i18n import COOKIE
 
 CACHE_HEADER = "FinHealthKG-Cache"  # "hit" on an answer that came from this cache
 MAX_BYTES = 32 * 1024 * 1024  # per server process

@@ -14,7 +14,7 @@ import pyoxigraph
 from flask import request
 from werkzeug.datastructures import MultiDict
 
-from ..stores import QueryDataset
+from ...stores import QueryDataset
 from .errors import BadRequest, PayloadTooLarge, ReadOnly, UnsupportedMediaType
 
 FORM = "application/x-www-form-urlencoded"

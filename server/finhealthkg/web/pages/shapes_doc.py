@@ -12,12 +12,12 @@ from rdflib import Literal, URIRef
 from rdflib.namespace import DCTERMS, RDF, RDFS, SH
 from rdflib.term import Node
 
-from ..serving import Snapshot
+from ...serving import Snapshot
+from ..http.errors import NotFound
+from ..http.negotiation import Format
+from ..http.publication import publication
 from . import i18n
-from .errors import NotFound
-from .negotiation import Format
-from .pages import short
-from .publication import publication
+from .thing_page import short
 from .vocabulary import (
     IN_LANGUAGE,
     Code,

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 
 import pyoxigraph
 
-from ..search import Hit, SearchIndex, fold
-from ..search.text import exact_form, score
-from ..stores import Store
+from ...search import Hit, SearchIndex, fold
+from ...search.text import exact_form, score
+from ...stores import Store
 
 MATCH_SCORE = 95.0  # the same name (accents aside), every constraint met
 MATCH_MARGIN = 10.0  # ahead of the next candidate by at least this much

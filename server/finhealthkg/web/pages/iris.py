@@ -3,8 +3,8 @@ short (a prefixed name) when a known namespace holds it."""
 
 from __future__ import annotations
 
-from ..namespaces import PREFIXES
-from .publication import publication
+from ...namespaces import PREFIXES
+from ..http.publication import publication
 
 _PREFIX_BY_NAMESPACE = sorted(((ns, prefix) for prefix, ns in PREFIXES.items()), key=lambda p: -len(p[0]))
 

@@ -8,8 +8,8 @@ import math
 from dataclasses import dataclass, field
 from html import escape
 
-from ..namespaces import FHKG, ORG
-from ..serving import Snapshot
+from ...namespaces import FHKG, ORG
+from ...serving import Snapshot
 from .iris import local_url, short
 
 # Which things the network diagram shows, in which row, with which style.

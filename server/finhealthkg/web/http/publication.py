@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from flask import current_app
 
-from ..serving import Publication, Snapshot
+from ...serving import Publication, Snapshot
 
 EXTENSION = "finhealthkg"
 RELEASE_HEADER = "FinHealthKG-Release"  # on every answer: the release it comes from
