@@ -14,7 +14,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from finhealthkg.query.answers import RESULT_FORMATS, bounded_answer
+from finhealthkg.query.answers import bounded_answer
+from finhealthkg.query.formats import RESULT_WRITERS
 
 EX = "http://example.org/"
 text = st.one_of(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=12),
@@ -48,20 +49,20 @@ QUERY = f"""SELECT ?s ?o ?nothing ?t WHERE {{
 }} ORDER BY ?s"""
 
 
-@pytest.mark.parametrize("name", sorted(RESULT_FORMATS))
+@pytest.mark.parametrize("name", sorted(RESULT_WRITERS))
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(values=st.lists(objects, max_size=6))
 def test_rows_written_one_by_one_are_what_oxigraph_writes(name: str, values: list) -> None:
     store = _store(values)
     ours = bounded_answer(store.query(QUERY), name, 1000, 2**20)
     assert ours.cut is None
-    assert ours.body == store.query(QUERY).serialize(format=RESULT_FORMATS[name])
+    assert ours.body == store.query(QUERY).serialize(format=RESULT_WRITERS[name])
 
 
 def test_an_empty_answer_and_an_answer_without_variables_are_written_as_oxigraph_writes_them() -> None:
     store = _store([])
     for query in ("SELECT ?x WHERE { ?x ?y ?z }", "SELECT * WHERE { }", "SELECT * WHERE { VALUES () { () () } }"):
-        for name, fmt in RESULT_FORMATS.items():
+        for name, fmt in RESULT_WRITERS.items():
             assert bounded_answer(store.query(query), name, 10, 2**20).body == store.query(query).serialize(format=fmt)
 
 

@@ -285,10 +285,6 @@ def _releases(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
-RESULT_FORMATS = RESULT_WRITERS
-GRAPH_FORMATS = RDF_WRITERS
-
-
 def _query(args: argparse.Namespace, settings: Settings) -> int:
     text = _read_query(args.query)
     release = (Release.open(settings.releases / args.release) if args.release
@@ -301,17 +297,17 @@ def _query(args: argparse.Namespace, settings: Settings) -> int:
         return EXIT_ERROR
     out = sys.stdout.buffer
     if isinstance(answer, pyoxigraph.QueryBoolean):
-        if args.format in RESULT_FORMATS:
-            out.write(answer.serialize(format=RESULT_FORMATS[args.format]))
+        if args.format in RESULT_WRITERS:
+            out.write(answer.serialize(format=RESULT_WRITERS[args.format]))
         else:
             print("true" if bool(answer) else "false")
     elif isinstance(answer, pyoxigraph.QuerySolutions):
-        if args.format in RESULT_FORMATS:
-            out.write(answer.serialize(format=RESULT_FORMATS[args.format]))
+        if args.format in RESULT_WRITERS:
+            out.write(answer.serialize(format=RESULT_WRITERS[args.format]))
         else:
             print(_table(answer))
     else:
-        fmt = GRAPH_FORMATS.get(args.format, pyoxigraph.RdfFormat.TURTLE)
+        fmt = RDF_WRITERS.get(args.format, pyoxigraph.RdfFormat.TURTLE)
         out.write(pyoxigraph.serialize(answer, format=fmt, prefixes=PREFIXES))
     out.flush()
     return EXIT_OK

@@ -15,19 +15,16 @@ import pyoxigraph
 from ..prefixes import PREFIXES
 from .formats import RDF_WRITERS, RESULT_WRITERS
 
-RESULT_FORMATS = RESULT_WRITERS  # SELECT/ASK writers by format name
-RDF_FORMATS = RDF_WRITERS  # CONSTRUCT/DESCRIBE writers by format name
-
 
 def answer_bytes(answer: object, name: str) -> bytes:
     """SELECT/ASK in a results format, CONSTRUCT/DESCRIBE triples in an RDF format, by format name."""
     if isinstance(answer, pyoxigraph.QuerySolutions | pyoxigraph.QueryBoolean):
-        return answer.serialize(format=RESULT_FORMATS[name])
+        return answer.serialize(format=RESULT_WRITERS[name])
     return triples_bytes(answer, name)  # type: ignore[arg-type]
 
 
 def triples_bytes(triples: Iterable[pyoxigraph.Triple], name: str) -> bytes:
-    rdf = RDF_FORMATS[name]
+    rdf = RDF_WRITERS[name]
     prefixes = PREFIXES if rdf in (pyoxigraph.RdfFormat.TURTLE, pyoxigraph.RdfFormat.RDF_XML) else None
     return pyoxigraph.serialize(triples, format=rdf, prefixes=prefixes)
 
@@ -51,7 +48,7 @@ def bounded_answer(answer: object, name: str, row_limit: int, max_bytes: int) ->
     """An answer in format `name`, cut after `row_limit` rows (or triples) and before
     `max_bytes` bytes, always at a row's end: a cut answer is still a valid document."""
     if isinstance(answer, pyoxigraph.QueryBoolean):
-        return Bounded(answer.serialize(format=RESULT_FORMATS[name]), None)
+        return Bounded(answer.serialize(format=RESULT_WRITERS[name]), None)
     if isinstance(answer, pyoxigraph.QuerySolutions):
         return _solutions(answer, name, row_limit, max_bytes)
     triples = list(itertools.islice(answer, row_limit + 1))  # type: ignore[call-overload]

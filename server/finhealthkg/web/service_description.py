@@ -16,7 +16,7 @@ from .pages.examples import EDITOR_PREFIXES, EXAMPLES
 from .pages.i18n import language
 
 FORMATS = Namespace("http://www.w3.org/ns/formats/")
-RESULT_FORMATS = tuple(f.w3c for f in (*SOLUTION_FORMATS, *RDF_FORMATS) if f.w3c)  # W3C formats IRIs' names
+W3C_RESULT_FORMATS = tuple(f.w3c for f in (*SOLUTION_FORMATS, *RDF_FORMATS) if f.w3c)  # W3C formats IRIs' names
 
 
 def service_description(snapshot: Snapshot | None = None) -> Response:
@@ -99,7 +99,7 @@ def _query_page(endpoint: str, snapshot) -> str:  # noqa: ANN001 - Snapshot
     editor = {"endpoint": endpoint, "prefixes": EDITOR_PREFIXES, "examples": examples,
               "words": {key: texts[lang] for key, texts in EDITOR_WORDS.items()}}
     return render_template("query.html", endpoint=endpoint, info=snapshot.info, graphs=snapshot.graph_triples,
-                           default_graphs=[str(g) for g in DATASET_GRAPHS], formats=RESULT_FORMATS,
+                           default_graphs=[str(g) for g in DATASET_GRAPHS], formats=W3C_RESULT_FORMATS,
                            examples=examples, editor=editor,
                            page={key: texts[lang] for key, texts in PAGE_WORDS.items()})
 
@@ -115,7 +115,7 @@ def _service_graph(endpoint: str, snapshot) -> Graph:  # noqa: ANN001 - Snapshot
     graph.add((service, SD.endpoint, URIRef(endpoint)))
     graph.add((service, SD.supportedLanguage, SD.SPARQL11Query))
     graph.add((service, SD.defaultEntailmentRegime, URIRef("http://www.w3.org/ns/entailment/Simple")))
-    for name in RESULT_FORMATS:
+    for name in W3C_RESULT_FORMATS:
         graph.add((service, SD.resultFormat, FORMATS[name]))
     graph.add((service, RDFS.comment, Literal(
         "Read-only: SPARQL Update, SERVICE and FROM outside this dataset are refused. "
