@@ -15,6 +15,7 @@ from rdflib.collection import Collection
 from rdflib.namespace import OWL, RDF, RDFS, SH
 
 from finhealthkg.namespaces import PREFIXES
+from finhealthkg.web.pages import i18n
 
 REPO = Path(__file__).resolve().parents[1]
 BASE = "https://w3id.org/finhealthkg/"
@@ -414,3 +415,11 @@ def test_shape_rdf_and_errors_unchanged(server):
     assert missing.status_code == 404
     whole = requests.get(server + "/shapes/", headers={"Accept": "application/n-triples"}, timeout=30)
     assert whole.status_code == 200 and whole.headers["Content-Type"].startswith("application/n-triples")
+
+
+def test_the_one_translation_catalogue_has_every_word_in_every_language():
+    """web/pages/i18n.py holds the words of every page; each in Finnish, Swedish and English."""
+    for table in (i18n.WORDS, i18n.DOCUMENTATION_WORDS, i18n.TERM_LABELS, i18n.LANGUAGE_NAMES, i18n.IN_LANGUAGE):
+        for key, texts in table.items():
+            assert set(texts) == set(i18n.LANGUAGES), key
+            assert all(text.strip() for text in texts.values()), key

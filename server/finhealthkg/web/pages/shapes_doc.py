@@ -19,7 +19,6 @@ from ..http.publication import publication
 from . import i18n
 from .thing_page import short
 from .vocabulary import (
-    IN_LANGUAGE,
     Code,
     Context,
     Fragment,
@@ -96,7 +95,7 @@ class ShapeReader:
         codes = [str(c) for lst in self.g.objects(node, SH.languageIn) for c in rdf_list(self.g, lst)]
         if not codes:
             return None
-        names = IN_LANGUAGE.get(self.ctx.lang, IN_LANGUAGE["en"])
+        names = i18n.IN_LANGUAGE.get(self.ctx.lang, i18n.IN_LANGUAGE["en"])
         return self.w["or"].join(f"{names.get(c, c)} (@{c})" for c in codes)
 
     def path(self, node: Node | None) -> list[Fragment]:

@@ -34,124 +34,6 @@ LICENCES = {  # licence IRIs a reader recognises by name
     "https://creativecommons.org/publicdomain/zero/1.0/": "CC0 1.0",
 }
 
-# The words of these pages, in English, Finnish and Swedish; {x} is filled in.
-WORDS: dict[str, dict[str, str]] = {
-    "contents": {"en": "Contents", "fi": "Sisällys", "sv": "Innehåll"},
-    "about": {"en": "About this vocabulary", "fi": "Tietoa sanastosta", "sv": "Om vokabulären"},
-    "iri": {"en": "IRI", "fi": "IRI", "sv": "IRI"},
-    "version": {"en": "Version", "fi": "Versio", "sv": "Version"},
-    "version_iri": {"en": "Version IRI", "fi": "Version IRI", "sv": "Versionens IRI"},
-    "licence": {"en": "Licence", "fi": "Lisenssi", "sv": "Licens"},
-    "creator": {"en": "Creator", "fi": "Tekijä", "sv": "Upphov"},
-    "publisher": {"en": "Publisher", "fi": "Julkaisija", "sv": "Utgivare"},
-    "modified": {"en": "Last modified", "fi": "Viimeksi muutettu", "sv": "Senast ändrad"},
-    "prefix": {"en": "Preferred prefix", "fi": "Suositeltu etuliite", "sv": "Föredraget prefix"},
-    "reuses": {"en": "Reused vocabularies", "fi": "Uudelleenkäytetyt sanastot", "sv": "Återanvända vokabulärer"},
-    "classes": {"en": "Classes", "fi": "Luokat", "sv": "Klasser"},
-    "object_properties": {"en": "Object properties", "fi": "Objektiominaisuudet", "sv": "Objektegenskaper"},
-    "datatype_properties": {"en": "Datatype properties", "fi": "Tietotyyppiominaisuudet",
-                            "sv": "Datatypsegenskaper"},
-    "labels": {"en": "Labels", "fi": "Nimet", "sv": "Etiketter"},
-    "definition": {"en": "Definition", "fi": "Määritelmä", "sv": "Definition"},
-    "subclass_of": {"en": "Subclass of", "fi": "Yläluokka", "sv": "Underklass till"},
-    "subclasses": {"en": "Subclasses", "fi": "Alaluokat", "sv": "Underklasser"},
-    "domain_of": {"en": "Properties of this class (their domain)", "fi": "Luokan ominaisuudet (niiden lähtöjoukko)",
-                  "sv": "Klassens egenskaper (deras domän)"},
-    "range_of": {"en": "Value of (range of)", "fi": "Arvona ominaisuuksissa (niiden arvojoukko)",
-                 "sv": "Värde för (värdemängd för)"},
-    "instances": {"en": "Instances in this release", "fi": "Ilmentymiä tässä julkaisussa",
-                  "sv": "Instanser i denna version"},
-    "shape": {"en": "Shape", "fi": "Muoto", "sv": "Form"},
-    "also_checked": {"en": "Also checked by", "fi": "Tarkistetaan myös muodoilla", "sv": "Kontrolleras också av"},
-    "domain": {"en": "Domain", "fi": "Lähtöjoukko", "sv": "Domän"},
-    "range": {"en": "Range", "fi": "Arvojoukko", "sv": "Värdemängd"},
-    "subproperty_of": {"en": "Sub-property of", "fi": "Yläominaisuus", "sv": "Underegenskap till"},
-    "characteristics": {"en": "Characteristics", "fi": "Piirteet", "sv": "Kännetecken"},
-    "triples": {"en": "Triples using it in this release", "fi": "Sitä käyttäviä kolmikkoja tässä julkaisussa",
-                "sv": "Tripler som använder den i denna version"},
-    "checked_by": {"en": "Checked by the shapes", "fi": "Tarkistetaan muodoissa", "sv": "Kontrolleras av formerna"},
-    "as_data": {"en": "This page as data", "fi": "Tämä sivu datana", "sv": "Sidan som data"},
-    "shapes_title": {"en": "SHACL shapes", "fi": "SHACL-muodot", "sv": "SHACL-former"},
-    "shapes_intro": {
-        "en": "Each shape says what a valid thing of one kind looks like. Every release is checked against "
-              "these shapes before it is published.",
-        "fi": "Kukin muoto kertoo, millainen tietynlaisen asian kelvollinen kuvaus on. Jokainen julkaisu "
-              "tarkistetaan näitä muotoja vasten ennen kuin se julkaistaan.",
-        "sv": "Varje form beskriver hur en giltig sak av ett visst slag ser ut. Varje version kontrolleras "
-              "mot formerna innan den publiceras."},
-    "all_shapes": {"en": "All the shapes", "fi": "Kaikki muodot", "sv": "Alla former"},
-    "vocabulary_link": {"en": "The vocabulary", "fi": "Sanasto", "sv": "Vokabulären"},
-    "valid": {"en": "What a valid {x} looks like", "fi": "Millainen on kelvollinen {x}",
-              "sv": "Så ser en giltig {x} ut"},
-    "applies_to": {"en": "Applies to", "fi": "Koskee", "sv": "Gäller"},
-    "every": {"en": "every {x}", "fi": "kaikkia luokan {x} jäseniä", "sv": "varje {x}"},
-    "including": {"en": "including {x}", "fi": "mukaan lukien {x}", "sv": "inklusive {x}"},
-    "subjects_of": {"en": "everything that has {x}", "fi": "kaikkea, jolla on {x}", "sv": "allt som har {x}"},
-    "objects_of": {"en": "every value of {x}", "fi": "kaikkia ominaisuuden {x} arvoja", "sv": "varje värde för {x}"},
-    "sparql_target": {"en": "the nodes this SPARQL query selects", "fi": "tämän SPARQL-kyselyn valitsemia solmuja",
-                      "sv": "de noder som denna SPARQL-fråga väljer"},
-    "no_target": {"en": "No target of its own; used by {x}.", "fi": "Ei omaa kohdetta; käytössä muodoissa {x}.",
-                  "sv": "Inget eget mål; används av {x}."},
-    "itself": {"en": "The thing itself", "fi": "Kohde itse", "sv": "Själva saken"},
-    "properties": {"en": "Properties", "fi": "Ominaisuudet", "sv": "Egenskaper"},
-    "property": {"en": "Property", "fi": "Ominaisuus", "sv": "Egenskap"},
-    "how_many": {"en": "How many", "fi": "Montako", "sv": "Hur många"},
-    "value": {"en": "Value", "fi": "Arvo", "sv": "Värde"},
-    "languages": {"en": "Languages", "fi": "Kielet", "sv": "Språk"},
-    "message": {"en": "Message when it is not so", "fi": "Ilmoitus, jos näin ei ole",
-                "sv": "Meddelande om så inte är fallet"},
-    "rules": {"en": "Rules across several things (SHACL-SPARQL)", "fi": "Useaa asiaa koskevat säännöt (SHACL-SPARQL)",
-              "sv": "Regler över flera saker (SHACL-SPARQL)"},
-    "query": {"en": "The SPARQL query of this rule", "fi": "Säännön SPARQL-kysely", "sv": "Regelns SPARQL-fråga"},
-    "target_query": {"en": "The SPARQL query of the target", "fi": "Kohteen SPARQL-kysely",
-                     "sv": "Målets SPARQL-fråga"},
-    # how many
-    "exactly_one": {"en": "exactly one", "fi": "täsmälleen yksi", "sv": "exakt en"},
-    "exactly": {"en": "exactly {n}", "fi": "täsmälleen {n}", "sv": "exakt {n}"},
-    "at_least_one": {"en": "at least one", "fi": "vähintään yksi", "sv": "minst en"},
-    "at_least": {"en": "at least {n}", "fi": "vähintään {n}", "sv": "minst {n}"},
-    "at_most_one": {"en": "at most one", "fi": "enintään yksi", "sv": "högst en"},
-    "at_most": {"en": "at most {n}", "fi": "enintään {n}", "sv": "högst {n}"},
-    "between": {"en": "{n} to {m}", "fi": "{n}–{m}", "sv": "{n}–{m}"},
-    "any_number": {"en": "any number", "fi": "kuinka monta tahansa", "sv": "hur många som helst"},
-    "one_per_language": {"en": "at most one per language", "fi": "enintään yksi kullakin kielellä",
-                         "sv": "högst en per språk"},
-    "only_in": {"en": "only {x}", "fi": "vain {x}", "sv": "endast {x}"},
-    "or": {"en": " or ", "fi": " tai ", "sv": " eller "},
-    # what kind of value
-    "langstring": {"en": "a text with a language tag ({x})", "fi": "kielikoodilla merkitty teksti ({x})",
-                   "sv": "en text med språkkod ({x})"},
-    "datatype": {"en": "a literal of type {x}", "fi": "literaali, tyyppiä {x}", "sv": "en literal av typen {x}"},
-    "instance_of": {"en": "an instance of {x}", "fi": "luokan {x} ilmentymä", "sv": "en instans av {x}"},
-    "one_of": {"en": "one of: {x}", "fi": "yksi näistä: {x}", "sv": "ett av: {x}"},
-    "has_value": {"en": "the value {x}", "fi": "arvo {x}", "sv": "värdet {x}"},
-    "pattern": {"en": "matching the pattern {x}", "fi": "joka vastaa hahmoa {x}", "sv": "som matchar mönstret {x}"},
-    "min_length": {"en": "at least {n} characters", "fi": "vähintään {n} merkkiä", "sv": "minst {n} tecken"},
-    "max_length": {"en": "at most {n} characters", "fi": "enintään {n} merkkiä", "sv": "högst {n} tecken"},
-    "conforms_to": {"en": "conforming to the shape {x}", "fi": "joka noudattaa muotoa {x}",
-                    "sv": "som följer formen {x}"},
-    "either": {"en": "either {x}", "fi": "joko {x}", "sv": "antingen {x}"},
-    "any_value": {"en": "any value", "fi": "mikä tahansa arvo", "sv": "vilket värde som helst"},
-    "any_of": {"en": "any of {x}", "fi": "mikä tahansa näistä: {x}", "sv": "någon av {x}"},
-    "inverse_of": {"en": "inverse of {x}", "fi": "käänteinen: {x}", "sv": "omvänd {x}"},
-    "IRI": {"en": "an IRI", "fi": "IRI-tunniste", "sv": "en IRI"},
-    "Literal": {"en": "a literal", "fi": "literaali", "sv": "en literal"},
-    "BlankNode": {"en": "a blank node", "fi": "tyhjä solmu", "sv": "en tom nod"},
-    "BlankNodeOrIRI": {"en": "a blank node or an IRI", "fi": "tyhjä solmu tai IRI", "sv": "en tom nod eller en IRI"},
-    "BlankNodeOrLiteral": {"en": "a blank node or a literal", "fi": "tyhjä solmu tai literaali",
-                           "sv": "en tom nod eller en literal"},
-    "IRIOrLiteral": {"en": "an IRI or a literal", "fi": "IRI tai literaali", "sv": "en IRI eller en literal"},
-}
-LANGUAGE_NAMES = {
-    "en": {"en": "English", "fi": "Finnish", "sv": "Swedish"},
-    "fi": {"en": "englanti", "fi": "suomi", "sv": "ruotsi"},
-    "sv": {"en": "engelska", "fi": "finska", "sv": "svenska"},
-}
-IN_LANGUAGE = {
-    "en": {"en": "in English", "fi": "in Finnish", "sv": "in Swedish"},
-    "fi": {"en": "englanniksi", "fi": "suomeksi", "sv": "ruotsiksi"},
-    "sv": {"en": "på engelska", "fi": "på finska", "sv": "på svenska"},
-}
 
 
 @dataclass(frozen=True)
@@ -180,10 +62,6 @@ class Code:
 
 
 Fragment = str | Text | Link | Code  # a phrase is a list of fragments
-
-
-def words(lang: str) -> dict[str, str]:
-    return {key: texts.get(lang, texts["en"]) for key, texts in WORDS.items()}
 
 
 def phrase(template: str, **values: Fragment | list[Fragment]) -> list[Fragment]:
@@ -245,7 +123,7 @@ class Context:
     def __init__(self, snapshot: Snapshot, lang: str) -> None:
         base = publication().settings.base_iri
         self.lang = lang
-        self.words = words(lang)
+        self.words = i18n.documentation_words(lang)
         self.namespace = base + "def/"
         self.shapes_namespace = base + "shapes/"
         self.ontology = snapshot.graph(str(ONTOLOGY_GRAPH))
@@ -415,7 +293,7 @@ def vocabulary_model(snapshot: Snapshot, lang: str) -> dict:
                                 key=lambda t: ctx.label(t).text.lower()) for kind in TERM_KINDS}
         classes, properties = by_kind[OWL.Class], by_kind[OWL.ObjectProperty] + by_kind[OWL.DatatypeProperty]
         counts = usage(snapshot, classes, properties)
-        names = LANGUAGE_NAMES.get(lang, LANGUAGE_NAMES["en"])
+        names = i18n.LANGUAGE_NAMES.get(lang, i18n.LANGUAGE_NAMES["en"])
 
         def term(t: URIRef) -> Term:
             labels = [(names.get(x.lang or "", x.lang or ""), x)
