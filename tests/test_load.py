@@ -21,6 +21,8 @@ from finhealthkg.pipeline.build import build_release
 from finhealthkg.release import Release
 from finhealthkg.stores.sparql import Connection, current_release_view, release_graph
 
+FOLLOW = 0.5  # seconds between the server's looks at the store's pointer (--follow-seconds)
+
 _bases = itertools.count(1)
 
 
@@ -94,7 +96,7 @@ def test_killed_load_leaves_the_previous_release_served(virtuoso, settings):
     assert load(virtuoso, settings).returncode == 0
     second = build_release(settings, force=True).release
     with running_server(REPO, settings.releases, "--base-iri", settings.base_iri,
-                        "--store", virtuoso.query_url) as url:
+                        "--store", virtuoso.query_url, "--follow-seconds", str(FOLLOW)) as url:
         assert served(url) == (first.version, first.triples)
         process = _start_load(virtuoso, settings)
         for line in process.stdout:  # kill it in the middle of sending triples
@@ -103,7 +105,7 @@ def test_killed_load_leaves_the_previous_release_served(virtuoso, settings):
                 break
         process.wait(timeout=30)
         assert process.returncode == -signal.SIGKILL, "the load ended before it could be killed"
-        time.sleep(6)  # longer than the server's check of the store's pointer
+        time.sleep(3 * FOLLOW)  # longer than the server's check of the store's pointer
         assert served(url) == (first.version, first.triples)
         assert current_release_view(connection(virtuoso), settings.base_iri).version == first.version
         # the next load clears what the killed one left and finishes; the server follows
@@ -119,14 +121,14 @@ def test_a_store_that_refuses_the_data_changes_nothing(virtuoso, settings, relea
     assert load(virtuoso, settings).returncode == 0
     build_release(settings, force=True)
     with running_server(REPO, settings.releases, "--base-iri", settings.base_iri,
-                        "--store", virtuoso.query_url) as url:
+                        "--store", virtuoso.query_url, "--follow-seconds", str(FOLLOW)) as url:
         # our own endpoint as the "update endpoint": it refuses every update (403)
         refused = cli("load", "--root", str(REPO), "--releases", str(settings.releases),
                       "--base-iri", settings.base_iri, "--store", virtuoso.query_url, "--update-url", url + "/sparql",
                       env=VIRTUOSO_PASSWORD)
         assert refused.returncode == 2
         assert "refused the update (403)" in refused.stderr
-        time.sleep(6)
+        time.sleep(3 * FOLLOW)
         assert served(url) == (first.version, first.triples)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 import time
 
+import pytest
 import requests
 
 from conftest import REPO, cli, running_server
@@ -86,3 +87,22 @@ def test_what_a_release_keeps_for_requests_is_bounded(release, tmp_path):
         assert asked.status_code == 200
     assert len(app.extensions[EXTENSION].now.cache) == MEMO_ENTRIES
     assert client.get("/catalog").status_code == 200
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "soon"])
+def test_the_follow_interval_must_be_a_positive_number_of_seconds(tmp_path, value):
+    done = cli("serve", "--root", str(REPO), "--releases", str(tmp_path), "--follow-seconds", value)
+    assert done.returncode == 2 and "--follow-seconds" in done.stderr
+
+
+def test_a_new_build_waits_for_the_follow_interval(tmp_path):
+    """With --follow-seconds 30 the worker does not look again for 30 s (the default is 1 s)."""
+    settings = Settings(root=REPO, releases_dir=tmp_path / "releases")
+    first = build_release(settings).release
+    with running_server(REPO, settings.releases, "--follow-seconds", "30") as url:
+        build_release(settings, force=True)
+        deadline = time.monotonic() + 2.5
+        while time.monotonic() < deadline:
+            answer = requests.get(url + "/sparql", params={"query": "ASK {}"})
+            assert answer.headers["FinHealthKG-Release"] == first.version
+            time.sleep(0.1)

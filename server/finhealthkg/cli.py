@@ -166,6 +166,9 @@ def _parser() -> argparse.ArgumentParser:
                        help="largest request body accepted; larger ones get 413 (default 1048576)")
     serve.add_argument("--proxy-hops", type=int, default=None,
                        help="trust X-Forwarded-* from this many reverse proxies (default 0)")
+    serve.add_argument("--follow-seconds", type=_positive_seconds, default=None,
+                       help="how often each worker looks for a new current release "
+                            "(default 1 with the embedded store, 5 with an external one)")
     serve.set_defaults(handler=_serve)
     return parser
 
@@ -198,8 +201,15 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         query_processes=args.query_processes,
         query_timeout=args.query_timeout, row_limit=args.row_limit, max_answer_bytes=args.max_answer_bytes,
         query_memory=args.query_memory, heavy_queries=args.heavy_queries, heavy_per_client=args.heavy_per_client,
-        max_body_bytes=args.max_body_bytes))
+        max_body_bytes=args.max_body_bytes, follow_seconds=args.follow_seconds))
     return EXIT_OK
+
+
+def _positive_seconds(text: str) -> float:
+    seconds = float(text)
+    if not seconds > 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive number of seconds")
+    return seconds
 
 
 def _validate(args: argparse.Namespace, settings: Settings) -> int:

@@ -35,6 +35,7 @@ class Settings:
     query_processes: int = 0  # per worker, running public queries on the embedded store; 0: one per thread
     max_body_bytes: int = 1024 * 1024  # larger request bodies get 413
     proxy_hops: int = 0  # reverse proxies in front whose X-Forwarded-* headers are trusted
+    follow_seconds: float | None = None  # how often a worker looks for a new release (None: serving.FOLLOW_SECONDS)
     query_timeout: int = 30  # seconds a public query may run
     row_limit: int = 100_000  # rows of a SELECT answer, triples of a CONSTRUCT/DESCRIBE; beyond it the answer is cut
     max_answer_bytes: int = 64 * 2**20  # bytes of any answer; beyond it the answer is cut at a row, and says so

@@ -3,8 +3,9 @@ No Flask here: web/http/publication.py hands it to requests.
 
 The server follows the current release: with the embedded store, the `current` symlink of
 the releases directory; with an external store, the store's pointer graph. When it
-changes, the next request (checked at most every `FOLLOW_SECONDS`) opens the new release;
-if that fails, the old one keeps serving and the failure is logged.
+changes, the next request (it is looked at every `--follow-seconds`, FOLLOW_SECONDS by
+default) opens the new release; if that fails, the old one keeps serving and the failure is
+logged.
 
 Past releases (`/sparql?release=V`, `/releases/V/...`) are served from snapshots of their
 own, opened on first use exactly as the current one is (read-only store, its own query
@@ -167,6 +168,8 @@ class Publication:
     def __init__(self, settings: Settings, follower: Follower | None, snapshot: Snapshot) -> None:
         self.settings = settings
         self._follower = follower
+        self._follow_seconds = (settings.follow_seconds if settings.follow_seconds is not None
+                                else FOLLOW_SECONDS[follower.kind] if follower else 0.0)
         self._snapshot = snapshot
         self._key = follower.key() if follower else None
         self._checked = time.monotonic()
@@ -183,7 +186,7 @@ class Publication:
     @property
     def now(self) -> Snapshot:
         """The snapshot to answer from now (the current release, looked at again every FOLLOW_SECONDS)."""
-        if self._follower and time.monotonic() - self._checked > FOLLOW_SECONDS[self._follower.kind]:
+        if self._follower and time.monotonic() - self._checked > self._follow_seconds:
             self._follow()
         return self._snapshot
 
