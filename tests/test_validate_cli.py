@@ -117,3 +117,29 @@ def test_both_shacl_engines_report_the_same(project):
     assert {done.returncode for done in reports.values()} == {1}
     assert reports["sparql"].stdout == reports["pyshacl"].stdout
     assert reports["sparql"].stdout.count("Violation:") >= len(BREAKAGES)
+
+
+def test_conforming_shapes_are_remembered_and_a_changed_shape_is_checked_again(project, tmp_path):
+    """pyshacl's SHACL-SHACL check of the shapes is remembered by the shapes' digest only when they
+    conform: the same shapes are not checked twice, a broken one always is, and
+    FINHEALTHKG_CACHE=0 keeps nothing."""
+    cache = tmp_path / "cache"
+    env = {"XDG_CACHE_HOME": str(cache)}
+    kept = cache / "finhealthkg" / "conforming-shapes"
+    first = cli("validate", "--root", str(project.root), "--format", "turtle", env=env)
+    assert first.returncode == 0, first.stderr
+    assert len(list(kept.iterdir())) == 1
+    again = cli("validate", "--root", str(project.root), "--format", "turtle", env=env)
+    assert again.returncode == 0
+    assert Graph().parse(data=again.stdout).isomorphic(Graph().parse(data=first.stdout))
+    break_file(project.root / "shapes" / "values.ttl",
+               "sh:minCount 1 ; sh:maxCount 1 ; sh:datatype xsd:string ; sh:minLength 3",
+               'sh:minCount "one" ; sh:maxCount 1 ; sh:datatype xsd:string ; sh:minLength 3')
+    for _ in range(2):  # a broken shape is never remembered
+        broken = cli("validate", "--root", str(project.root), env=env)
+        assert broken.returncode == 1 and "sh:minCount" in broken.stdout
+    assert len(list(kept.iterdir())) == 1
+    off = tmp_path / "off"
+    assert cli("validate", "--root", str(project.root), env={"XDG_CACHE_HOME": str(off),
+                                                            "FINHEALTHKG_CACHE": "0"}).returncode == 1
+    assert not off.exists()

@@ -7,10 +7,13 @@ path, the value, the message, the shape and the file(s) the focus node is writte
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import pyoxigraph
 import pyshacl
 import pyshacl.errors
 from pyoxigraph import NamedNode
@@ -105,7 +108,7 @@ def validate_sources(sources: Sources, engine: str = "sparql") -> ValidationRepo
     feature the compiler lacks."""
     if engine not in ENGINES:
         raise ValueError(f"unknown SHACL engine {engine!r}: one of {', '.join(ENGINES)}")
-    shapes_report = _run(sources.shapes, Graph().parse(SHACL_SHACL), advanced=False)
+    shapes_report = _shapes_report(sources.shapes)
     findings = _findings(shapes_report, "shapes", sources)
     data_report = Graph()
     used = engine
@@ -122,6 +125,46 @@ def validate_sources(sources: Sources, engine: str = "sparql") -> ValidationRepo
         file_count=len(sources.all_files()),
         engine=used,
     )
+
+
+def _shapes_report(shapes: Graph) -> Graph:
+    """pyshacl's report on the shapes against SHACL-SHACL. It takes over a second (most of a small
+    build) and depends on the shapes alone, so a report without results is remembered in the
+    user's cache under the shapes' digest: rebuilding with unchanged shapes does not ask again.
+    A report with any result is never remembered (its blank nodes belong to this parse)."""
+    marker = _conforming_shapes_marker(shapes)
+    if marker is not None and marker.is_file():
+        report = Graph()
+        report.add((BNode(), RDF.type, SH.ValidationReport))
+        return report
+    report = _run(shapes, Graph().parse(SHACL_SHACL), advanced=False)
+    if marker is not None and (None, SH.result, None) not in report:
+        try:
+            marker.parent.mkdir(parents=True, exist_ok=True)
+            marker.touch()
+        except OSError:  # a cache that cannot be written: the next build asks pyshacl again
+            pass
+    return report
+
+
+def _conforming_shapes_marker(shapes: Graph) -> Path | None:
+    """The file whose presence says these shapes conform: named by the SHA-256 of their canonical
+    N-Quads (RDFC, blank node labels aside) and of the versions that judged and canonicalised them;
+    None when FINHEALTHKG_CACHE=0 or there is no home to keep it in."""
+    if os.environ.get("FINHEALTHKG_CACHE") == "0":
+        return None
+    try:
+        home = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    except RuntimeError:  # no home directory
+        return None
+    dataset = pyoxigraph.Dataset(pyoxigraph.parse(shapes.serialize(format="nt", encoding="utf-8"),
+                                                  format=pyoxigraph.RdfFormat.N_TRIPLES))
+    # UNSTABLE: the labels may change with Oxigraph's version, which is part of the key
+    dataset.canonicalize(pyoxigraph.CanonicalizationAlgorithm.UNSTABLE)
+    digest = hashlib.sha256(f"pyshacl {pyshacl.__version__} pyoxigraph {pyoxigraph.__version__}\n".encode())
+    digest.update(SHACL_SHACL.read_bytes())
+    digest.update(pyoxigraph.serialize(sorted(dataset, key=str), format=pyoxigraph.RdfFormat.N_QUADS))
+    return home / "finhealthkg" / "conforming-shapes" / digest.hexdigest()
 
 
 def _validate_data(sources: Sources, engine: str) -> tuple[Graph, str]:
