@@ -5,17 +5,19 @@ Retry-After; short queries of other clients keep their speed; a query whose clie
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import statistics
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
 from requests.adapters import HTTPAdapter
 
-from conftest import REPO, running_server
+from conftest import REPO, Server, running_server, started_server
 
 CARTESIAN = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"
 LIGHT = [  # point lookups and small joins, as clients send them all day
@@ -104,20 +106,37 @@ def _latency(url: str, query: str, session: requests.Session | None = None) -> f
 
 
 @pytest.fixture(scope="module")
-def bounded_server(release) -> str:  # noqa: ANN001
-    with running_server(REPO, release.path.parent, "--query-timeout", str(TIMEOUT), "--workers", "6") as url:
+def bounded(release, tmp_path_factory) -> Iterator[Server]:  # noqa: ANN001
+    logs = tmp_path_factory.mktemp("bounded-logs")
+    with started_server(REPO, release.path.parent, "--query-timeout", str(TIMEOUT), "--workers", "6",
+                        logs=logs) as server:
         for query in LIGHT:  # warm up every query process and cache
-            _latency(url, query)
-        yield url
+            _latency(server.url, query)
+        yield server
 
 
-def test_32_heavy_clients_leave_light_queries_fast_and_the_server_idle_after(bounded_server):
+@pytest.fixture(scope="module")
+def bounded_server(bounded: Server) -> str:
+    return bounded.url
+
+
+def _served_seconds(server: Server, since: int) -> list[float]:
+    """How long the server took over each /sparql request it logged after byte `since` of its
+    access log: from reading the request to sending the answer (gunicorn's request time)."""
+    with server.stdout.open("rb") as log:
+        log.seek(since)
+        records = [json.loads(line) for line in log if line.startswith(b"{")]
+    return [record["duration_ms"] / 1000 for record in records if record["path"] == "/sparql"]
+
+
+def test_32_heavy_clients_leave_light_queries_fast_and_the_server_idle_after(bounded: Server):
     """32 clients, each from its own address, send long queries back to back for 10 s, waiting
     as long as Retry-After says when refused: each is answered 503 (its time limit, or at once for
     want of a slot), light queries of another client keep p95 under 1 s, and once the heavy clients
     stop the server is idle within timeout + 2 s. (A client that ignores Retry-After and floods
     the server with requests is a request-rate matter: the front's limits, docs/deploy.md.)"""
-    url = bounded_server
+    url = bounded.url
+    logged = bounded.stdout.stat().st_size
     stop = time.monotonic() + 10
     heavy: list[tuple[int, float, str]] = []
     light: list[float] = []
@@ -145,7 +164,14 @@ def test_32_heavy_clients_leave_light_queries_fast_and_the_server_idle_after(bou
     stopped = time.monotonic()
 
     assert heavy and all(status == 503 for status, _, _ in heavy), {s for s, _, _ in heavy}
-    assert all(elapsed < TIMEOUT + 1 for _, elapsed, _ in heavy), max(e for _, e, _ in heavy)
+    # The time limit is the server's: from reading a request to answering it. A client also
+    # waits for a free worker before that (a sync worker per connection; the front of
+    # docs/deploy.md queues instead), which a loaded machine stretches.
+    served = _served_seconds(bounded, logged)
+    assert len(served) >= len(heavy) + len(light), (len(served), len(heavy), len(light))
+    assert max(served) < TIMEOUT + 1, sorted(served)[-5:]
+    print(f"heavy answers: {len(heavy)}, slowest {max(e for _, e, _ in heavy):.2f} s at the client, "
+          f"{max(served):.2f} s at the server")
     assert any(f"limit of {TIMEOUT} s" in text for _, _, text in heavy), "no long query ran to its limit"
     assert any("try again in" in text for _, _, text in heavy), "no long query was refused a slot"
     p95 = statistics.quantiles(light, n=20)[-1]
