@@ -163,6 +163,22 @@ def test_a_process_that_grew_is_replaced_after_its_answer(release):
         pool.close()
 
 
+def test_a_big_server_process_does_not_make_its_query_processes_look_grown(release):
+    """A query process counts its own peak memory, not that of the server process it was
+    forked from (ru_maxrss does): else every answer replaced it under a large server process."""
+    ballast = bytearray(os.urandom(1024)) * (320 * 1024)  # 320 MiB resident here, past keep_memory
+    pool = QueryPool(release.store_path, size=1, timeout=60, memory=1024 * MiB, keep_memory=256 * MiB)
+    try:
+        before = next(iter(pool._workers)).process.pid
+        for _ in range(3):
+            answered = pool.run(job("ASK { ?s ?p ?o }"))
+            assert answered.resident < 256 * MiB, answered.resident
+        assert [worker.process.pid for worker in pool._workers] == [before]
+    finally:
+        pool.close()
+        del ballast
+
+
 def test_the_kernel_ends_a_query_process_past_its_cpu_backstop(release):
     """If the server failed to stop it, the kernel's RLIMIT_CPU would (SIGXCPU)."""
     pool = QueryPool(release.store_path, size=1, timeout=60)
