@@ -351,8 +351,12 @@ def test_a_query_past_the_time_limit_is_given_up_with_503(release, request):
         assert elapsed < 2 + 1.5
         assert requests.get(url + "/sparql", params={"query": "ASK {}"}).status_code == 200
         # The store stopped too (Virtuoso's own timeout is sent with the query): it is idle again.
-        time.sleep(1.0)
-        assert _virtuoso_cpu_seconds(lambda: time.sleep(2.0)) < 0.5, "Virtuoso still computes the query"
+        # The query would run for hours; Virtuoso's own work after the load that `serving` did
+        # (a checkpoint) takes seconds: a second of rest within 10 s shows the query stopped.
+        used: list[float] = []
+        while len(used) < 10 and not (used and used[-1] < 0.25):
+            used.append(_virtuoso_cpu_seconds(lambda: time.sleep(1.0)))
+        assert used[-1] < 0.25, f"Virtuoso still computes the query: {used} s of CPU a second"
 
 
 def _virtuoso_cpu_seconds(during) -> float:  # noqa: ANN001

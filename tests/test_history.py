@@ -12,6 +12,7 @@ import os
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pyoxigraph
@@ -23,9 +24,9 @@ from rdflib.namespace import DCTERMS, RDF, XSD
 from conftest import STORES, VIRTUOSO_PASSWORD, cli, copy_sources, plain_term, run_comunica, running_server
 from finhealthkg.config import Settings
 from finhealthkg.namespaces import DATA_GRAPH
-from finhealthkg.pipeline.build import build_release
+from finhealthkg.pipeline.build import _new_version, build_release
 from finhealthkg.pipeline.changes import ChangeSetError, compare, patch_id
-from finhealthkg.release import Release, list_releases, switch_current
+from finhealthkg.release import Release, list_releases, switch_current, version_key
 
 BASE = f"http://history-test-{os.getpid()}.example/"  # a dataset of its own in the shared Virtuoso
 DCAT = Namespace("http://www.w3.org/ns/dcat#")
@@ -334,6 +335,19 @@ def test_changes_over_http(served, history):
     none_before = requests.get(f"{served}/releases/{first}/changes", headers={"Accept": "application/json"})
     assert none_before.status_code == 404 and "the first release" in none_before.json()["error"]["message"]
     assert requests.get(f"{served}/releases/{first}/changes/nothing.ttl").status_code == 404
+
+
+def test_builds_of_one_second_are_named_in_the_order_they_were_made(tmp_path):
+    """A later commit's hash may sort before an earlier one's: the order is in the number after
+    the name, not in the hash (seen: two releases of one second listed oldest first)."""
+    created = datetime(2026, 12, 6, 1, 32, 3, tzinfo=UTC)
+    names = []
+    for commit, dirty in (("ebc22ec7" * 5, False), ("5f9f03fd" * 5, False), ("5f9f03fd" * 5, True), (None, False)):
+        names.append(_new_version(tmp_path, created, commit, dirty))
+        (tmp_path / names[-1]).mkdir()
+    assert names == ["20261206T013203Z-ebc22ec7", "20261206T013203Z-5f9f03fd.2",
+                     "20261206T013203Z-5f9f03fd-dirty.3", "20261206T013203Z.4"]
+    assert sorted(reversed(names), key=version_key) == names
 
 
 def test_releases_are_listed_in_html_json_turtle_and_json_ld(served, history):

@@ -70,6 +70,7 @@ from ..release import (
     list_releases,
     sha256_of,
     switch_current,
+    version_key,
 )
 from ..stores.oxigraph import OxigraphStore
 from ..terms import to_rdflib
@@ -480,11 +481,15 @@ def _release_built_from(settings: Settings, digest: str) -> Release | None:
 
 
 def _new_version(releases: Path, created: datetime, commit: str | None, dirty: bool) -> str:
-    version = created.strftime("%Y%m%dT%H%M%SZ")
-    if commit:
-        version += f"-{commit[:8]}" + ("-dirty" if dirty else "")
-    candidate, n = version, 1
-    while (releases / candidate).exists():  # two builds in one second
+    """`<timestamp>[-<commit>]`, and `.2`, `.3`... after it for a later build in the same second,
+    whatever its commit: releases are ordered by name (release.version_key), and two commits'
+    hashes do not say which came first."""
+    stamp = created.strftime("%Y%m%dT%H%M%SZ")
+    version = stamp + (f"-{commit[:8]}" + ("-dirty" if dirty else "") if commit else "")
+    same_second = [p for p in releases.iterdir() if p.name.startswith(stamp)] if releases.is_dir() else []
+    n = max((version_key(p.name)[1] for p in same_second), default=0) + 1
+    candidate = version if n == 1 else f"{version}.{n}"
+    while (releases / candidate).exists():
         n += 1
         candidate = f"{version}.{n}"
     return candidate
