@@ -125,10 +125,34 @@ def project(tmp_path: Path) -> Settings:
     return Settings(root=root, releases_dir=tmp_path / "releases")
 
 
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """pyshacl's reports on the shape fixtures take about 100 s of CPU: when tests that compare
+    with them are collected, they are made at once in a process of their own (shacl_reference)."""
+    if any(item.module.__name__ in ("test_shacl_sparql", "test_shapes") for item in session.items
+           if getattr(item, "module", None) is not None):
+        import shacl_reference
+
+        shacl_reference.start_in_background(repository_sources().shapes)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    if "shacl_reference" in sys.modules:
+        sys.modules["shacl_reference"].stop_background()
+
+
+_SOURCES: list[Sources] = []
+
+
+def repository_sources() -> Sources:
+    if not _SOURCES:
+        _SOURCES.append(load_sources(Settings(root=REPO)))
+    return _SOURCES[0]
+
+
 @pytest.fixture(scope="session")
 def sources() -> Sources:
     """The repository's ontology, shapes and data, read once for every module (read-only)."""
-    return load_sources(Settings(root=REPO))
+    return repository_sources()
 
 
 @pytest.fixture(scope="session")
