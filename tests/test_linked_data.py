@@ -113,7 +113,9 @@ def test_published_base_is_answered_on_any_host(server):
 @pytest.mark.parametrize("path", [
     "/id/organization/no-such-thing", "/doc/organization/no-such-thing", "/id/unicorn/auria-biobank",
     "/id/organization/Auria-Biobank", "/doc/organization/auria-biobank.exe", "/def/NoSuchTerm",
-    "/shapes/NoSuchShape"])
+    "/shapes/NoSuchShape",
+    # a final newline: a regular expression's "$" lets it by (it was a 500)
+    "/id/organization/auria-biobank%0A", "/doc/organization/auria-biobank%0A", "/def/Biobank%0A"])
 def test_unknown_iris_are_404_in_the_format_asked(server, path):
     turtle = get(server, path, "text/turtle")
     assert turtle.status_code == 404

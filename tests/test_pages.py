@@ -187,3 +187,15 @@ def test_no_broken_internal_links_anywhere(server):
                 queue.append(target)
         assert checked < 2000, "the crawl did not end"
     assert checked > 150  # every thing, term and shape of the graph was reached
+
+
+def test_only_http_iris_become_links_in_the_results_table(server):
+    """An IRI a query makes (IRI("javascript:…")) is shown as text: the page's own links are
+    http(s) only, whatever the Content-Security-Policy would also stop."""
+    query = ('SELECT ?x WHERE { VALUES ?t { "javascript:alert(1)" "JavaScript:alert(2)" "data:text/html,x" '
+             '"https://example.org/ok" } BIND(IRI(?t) AS ?x) }')
+    response, shown = page(server, "/sparql?" + urlencode({"query": query}))
+    assert response.status_code == 200
+    assert [link for link in shown.links if link.strip().lower().startswith(("javascript:", "data:"))] == []
+    assert "https://example.org/ok" in shown.links
+    assert "javascript:alert(1)" in shown.text and "data:text/html,x" in shown.text

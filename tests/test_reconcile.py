@@ -234,6 +234,11 @@ def test_view_leads_to_the_thing_on_this_server(server, manifest):
     assert requests.get(url, headers={"Accept": "text/turtle"}).status_code == 200
     outside = requests.get(server + "/reconcile/view", params={"id": "https://example.org/x"}, headers=JSON_ACCEPT)
     assert outside.status_code == 404
+    for odd in (ID + "fican-west\nx", ID + "fican-west\r\nSet-Cookie: x=1", ID + "fican-west/more",
+                ID.replace("organization", "unicorn") + "x", ID):
+        answer = requests.get(server + "/reconcile/view", params={"id": odd}, headers=JSON_ACCEPT,
+                              allow_redirects=False)
+        assert answer.status_code == 404 and "Set-Cookie" not in answer.headers, (odd, answer.status_code)
 
 
 def test_property_proposals_and_data_extension_agree_with_the_graph(server):

@@ -27,14 +27,14 @@ from .http.negotiation import DOCUMENT_FORMATS, HTML, Format, negotiate
 from .http.publication import publication, served
 from .http.serialize import graph_bytes, triples_bytes
 from .pages.i18n import language
+from .pages.iris import SLUG
 from .pages.shapes_doc import shape_response, shapes_response
 from .pages.thing_page import description_page
 from .pages.vocabulary import vocabulary_response
 
 blueprint = Blueprint("resources", __name__)
 
-SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
-TERM = re.compile(r"^[A-Za-z][A-Za-z0-9]*$")
+TERM = re.compile(r"[A-Za-z][A-Za-z0-9]*")
 SUFFIXES = {f.suffix: f for f in DOCUMENT_FORMATS if f.suffix}
 
 
@@ -72,7 +72,7 @@ def term(name: str) -> Response:
     if (URIRef(base), OWL.versionIRI, URIRef(base + name)) in ontology:  # this version: the ontology
         return _whole_graph(snapshot, str(ONTOLOGY_GRAPH), "/def/", base)
     term_name, fmt = _split_suffix(name)
-    if not TERM.match(term_name):
+    if not TERM.fullmatch(term_name):
         raise NotFound(f"/def/{name} is not a term of the vocabulary")
     return _description_response(base + term_name, f"/def/{term_name}", fmt)
 
@@ -99,7 +99,7 @@ def shape(name: str) -> Response:
 
 
 def _thing_iri(kind: str, slug: str) -> str:
-    if kind not in KINDS or not SLUG.match(slug):
+    if kind not in KINDS or not SLUG.fullmatch(slug):
         raise NotFound(f"/id/{kind}/{slug} is not an IRI of this dataset: IRIs are "
                        "/id/{kind}/{slug} with a known kind and a lower-case slug")
     return f"{publication().settings.base_iri}id/{kind}/{slug}"

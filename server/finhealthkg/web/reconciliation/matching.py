@@ -23,7 +23,7 @@ MATCH_SCORE = 95.0  # the same name (accents aside), every constraint met
 MATCH_MARGIN = 10.0  # ahead of the next candidate by at least this much
 POOL = 25  # candidates ranked before constraints are applied and the answer is cut to `limit`
 NAME_SHARE = 0.75
-IRI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:[^\s<>\"{}|\\^`]*$")  # safe inside <...> in SPARQL
+IRI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:[^\s<>\"{}|\\^`]*\Z")  # safe in <...> in SPARQL; \Z, not $
 LABELS = ("http://www.w3.org/2004/02/skos/core#prefLabel", "http://www.w3.org/2000/01/rdf-schema#label")
 
 

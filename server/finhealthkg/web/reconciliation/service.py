@@ -29,6 +29,7 @@ from ..http.publication import publication, served
 from ..http.security import CONFIG_KEY
 from ..http.served_search import bounded, classes, expand, known_iri, search_index, type_names
 from ..pages.i18n import language
+from ..pages.iris import is_thing_iri
 from ..pages.thing_page import local_url
 from .data_extension import extend, known_properties, labeller, propose
 from .matching import IRI, Candidate, Constraint, Query, reconcile
@@ -39,7 +40,7 @@ MAX_LIMIT = 100
 MAX_IDS = 1000  # per data extension query
 MAX_PROPERTIES = 50
 SUGGESTIONS = 10
-CALLBACK = re.compile(r"^[A-Za-z_$][\w$]*(\.[A-Za-z_$][\w$]*)*$")
+CALLBACK = re.compile(r"[A-Za-z_$][\w$]*(\.[A-Za-z_$][\w$]*)*")  # fullmatch
 PREVIEW = {"width": 420, "height": 160}  # the frame templates/preview.html fills (site.css .preview-box)
 
 
@@ -304,9 +305,9 @@ def preview() -> Response:
 @blueprint.route("/reconcile/view")
 def view() -> Response:
     iri = request.args.get("id", "").strip()
-    base = publication().settings.base_iri
-    if not iri.startswith(base + "id/"):
-        raise NotFound(f"{iri!r} is not an IRI of this dataset (they start with {base}id/)")
+    if not is_thing_iri(iri):
+        base = publication().settings.base_iri
+        raise NotFound(f"{iri!r} is not an IRI of a thing of this dataset ({base}id/<kind>/<name>)")
     return redirect(local_url(iri), code=303)
 
 
@@ -335,7 +336,7 @@ def _answer(document: dict) -> Response:
     body = json.dumps(document, ensure_ascii=False)
     callback = request.args.get("callback")
     if callback:
-        if not CALLBACK.match(callback) or len(callback) > 100:
+        if not CALLBACK.fullmatch(callback) or len(callback) > 100:
             raise BadRequest("callback must be a JavaScript name (letters, digits, _ and $, dotted)")
         return Response(f"/**/{callback}({body});", content_type="application/javascript; charset=utf-8")
     return Response(body + "\n", content_type="application/json")
