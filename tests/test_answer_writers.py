@@ -1,8 +1,10 @@
 """The query processes write SELECT answers row by row (query/answers.py), so that an answer can stop
 at a row or byte limit; uncut, what they write must be byte for byte what Oxigraph's own
 writers write, for any term: odd strings, languages, datatypes, blank nodes, unbound values,
-triple terms. One deliberate difference: an IRI with a comma is quoted in CSV (RFC 4180);
-Oxigraph writes it bare, in two cells."""
+triple terms. Two deliberate differences, both in CSV: an IRI with a comma is quoted (RFC 4180;
+Oxigraph writes it bare, in two cells), and a literal that is not a number and begins with
+= + - @ or a tab or carriage return is written after an apostrophe, so that a spreadsheet does
+not take it for a formula (OWASP's "CSV Injection")."""
 
 from __future__ import annotations
 
@@ -56,7 +58,34 @@ def test_rows_written_one_by_one_are_what_oxigraph_writes(name: str, values: lis
     store = _store(values)
     ours = bounded_answer(store.query(QUERY), name, 1000, 2**20)
     assert ours.cut is None
-    assert ours.body == store.query(QUERY).serialize(format=RESULT_WRITERS[name])
+    expected = _store([_neutralised(v) for v in values]) if name == "csv" else store
+    assert ours.body == expected.query(QUERY).serialize(format=RESULT_WRITERS[name])
+
+
+XSD = "http://www.w3.org/2001/XMLSchema#"
+NUMBERS = {XSD + "integer", XSD + "decimal", XSD + "double", XSD + "float"}
+
+
+def _neutralised(term):  # noqa: ANN001, ANN202
+    """The term as the CSV writer shows it: a literal that a spreadsheet would take for a
+    formula, after an apostrophe."""
+    if not isinstance(term, pyoxigraph.Literal) or term.datatype.value in NUMBERS or term.value[:1] not in tuple("=+-@\t\r"):
+        return term
+    if term.language:
+        return pyoxigraph.Literal("'" + term.value, language=term.language, direction=term.direction)
+    return pyoxigraph.Literal("'" + term.value, datatype=term.datatype)
+
+
+@pytest.mark.parametrize("value", ["=HYPERLINK(\"http://evil.example\",\"x\")", "+1", "-2+3", "@SUM(A1)",
+                                   "\t=1", "\r=1"])
+def test_a_csv_cell_a_spreadsheet_would_run_is_written_as_text(value: str) -> None:
+    store = _store([pyoxigraph.Literal(value), pyoxigraph.Literal(value, language="fi")])
+    body = bounded_answer(store.query(f"SELECT ?o WHERE {{ ?s <{EX}p> ?o }} ORDER BY ?s"), "csv", 10, 2**20).body
+    assert list(csv.reader(io.StringIO(body.decode(), newline=""))) == [["o"], ["'" + value], ["'" + value]]
+    decimal = pyoxigraph.NamedNode(XSD + "decimal")
+    numbers = _store([pyoxigraph.Literal(-5), pyoxigraph.Literal(-1.5), pyoxigraph.Literal("-5", datatype=decimal)])
+    body = bounded_answer(numbers.query(f"SELECT ?o WHERE {{ ?s <{EX}p> ?o }} ORDER BY ?s"), "csv", 10, 2**20).body
+    assert [row[0] for row in csv.reader(io.StringIO(body.decode(), newline=""))][1:] == ["-5", "-1.5", "-5"]
 
 
 def test_an_empty_answer_and_an_answer_without_variables_are_written_as_oxigraph_writes_them() -> None:

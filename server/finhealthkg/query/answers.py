@@ -16,13 +16,6 @@ from ..prefixes import PREFIXES
 from .formats import RDF_WRITERS, RESULT_WRITERS
 
 
-def answer_bytes(answer: object, name: str) -> bytes:
-    """SELECT/ASK in a results format, CONSTRUCT/DESCRIBE triples in an RDF format, by format name."""
-    if isinstance(answer, pyoxigraph.QuerySolutions | pyoxigraph.QueryBoolean):
-        return answer.serialize(format=RESULT_WRITERS[name])
-    return triples_bytes(answer, name)  # type: ignore[arg-type]
-
-
 def triples_bytes(triples: Iterable[pyoxigraph.Triple], name: str) -> bytes:
     rdf = RDF_WRITERS[name]
     prefixes = PREFIXES if rdf in (pyoxigraph.RdfFormat.TURTLE, pyoxigraph.RdfFormat.RDF_XML) else None
@@ -142,12 +135,28 @@ def _csv_writer(names: list[str]):  # noqa: ANN202
 
 def _csv_term(term) -> str:  # noqa: ANN001 - CSV writes values without their kind
     kind = type(term)
-    if kind is _NAMED or kind is _LITERAL:
+    if kind is _NAMED:
         return _csv_cell(term.value)
+    if kind is _LITERAL:
+        value = term.value
+        if value[:1] in _FORMULA_STARTS and term.datatype.value not in _NUMBERS:
+            value = "'" + value  # a spreadsheet would run "=HYPERLINK(…)" as a formula (OWASP's advice)
+        return _csv_cell(value)
     if kind is _BLANK:
         return "_:" + term.value
     # a triple term: its parts, each as a cell, apart by spaces (as Oxigraph writes it)
     return " ".join(_csv_term(getattr(term, k)) for k in ("subject", "predicate", "object"))
+
+
+# CSV answers go to spreadsheets, which take a cell beginning so for a formula. A string
+# literal beginning so is written after an apostrophe, as OWASP advises ("CSV Injection"); numbers
+# ("-5") are left as they are, and so is TSV, whose strings are written quoted.
+_FORMULA_STARTS = frozenset("=+-@\t\r")
+_XSD = "http://www.w3.org/2001/XMLSchema#"
+_NUMBERS = frozenset(_XSD + name for name in (
+    "integer", "decimal", "float", "double", "nonPositiveInteger", "negativeInteger", "long", "int", "short",
+    "byte", "nonNegativeInteger", "unsignedLong", "unsignedInt", "unsignedShort", "unsignedByte",
+    "positiveInteger"))
 
 
 def _csv_cell(value: str) -> str:

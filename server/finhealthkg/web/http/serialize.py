@@ -1,4 +1,4 @@
-"""Answers and graphs to bytes, one path for every store (pyoxigraph's serialisers)."""
+"""Triples and graphs to bytes, one path for every store (pyoxigraph's serialisers)."""
 
 from __future__ import annotations
 
@@ -10,11 +10,6 @@ from rdflib import Graph
 from ...query import answers
 from ...terms import from_rdflib as term_from_rdflib
 from .negotiation import Format
-
-
-def answer_bytes(answer: object, fmt: Format) -> bytes:
-    """A SELECT/ASK answer in a results format, or CONSTRUCT/DESCRIBE triples in an RDF format."""
-    return answers.answer_bytes(answer, fmt.name)
 
 
 def triples_bytes(triples: Iterable[pyoxigraph.Triple], fmt: Format) -> bytes:
