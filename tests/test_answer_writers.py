@@ -69,7 +69,9 @@ NUMBERS = {XSD + "integer", XSD + "decimal", XSD + "double", XSD + "float"}
 def _neutralised(term):  # noqa: ANN001, ANN202
     """The term as the CSV writer shows it: a literal that a spreadsheet would take for a
     formula, after an apostrophe."""
-    if not isinstance(term, pyoxigraph.Literal) or term.datatype.value in NUMBERS or term.value[:1] not in tuple("=+-@\t\r"):
+    if not isinstance(term, pyoxigraph.Literal) or term.datatype.value in NUMBERS:
+        return term
+    if term.value[:1] not in tuple("=+-@\t\r"):
         return term
     if term.language:
         return pyoxigraph.Literal("'" + term.value, language=term.language, direction=term.direction)

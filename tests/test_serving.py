@@ -75,6 +75,29 @@ def test_behind_a_proxy_the_public_url_is_described(release):
         assert "kg.example.org" not in response.text
 
 
+def test_links_controls_and_the_endpoint_name_the_public_url(release):
+    """--public-url: every answer names that origin, whatever Host or X-Forwarded-* a client sends."""
+    public = "https://kg.example.org"
+    forged = {"Host": "evil.example", "X-Forwarded-Host": "evil.example", "X-Forwarded-Proto": "http"}
+    for hops in ("0", "1"):
+        with running_server(REPO, release.path.parent, "--public-url", public + "/", "--proxy-hops", hops) as url:
+            described = requests.get(url + "/sparql", headers={"Accept": "application/n-triples", **forged})
+            assert f"<http://www.w3.org/ns/sparql-service-description#endpoint> <{public}/sparql>" in described.text
+            controls = requests.get(url + "/fragments", headers={"Accept": "text/turtle", **forged})
+            assert f'"{public}/fragments{{?subject,predicate,object}}"' in controls.text
+            manifest = requests.get(url + "/reconcile", headers=forged).json()
+            assert manifest["view"]["url"].startswith(public + "/reconcile/view")
+            for answer in (described, controls):
+                assert "evil.example" not in answer.text
+
+
+@pytest.mark.parametrize("given", ["kg.example.org", "ftp://kg.example.org", "https://kg.example.org/kg/",
+                                   "https://user@kg.example.org", "https://kg.example.org:99999"])
+def test_a_public_url_that_is_not_an_origin_stops_the_server_with_a_message(release, given):
+    done = cli("serve", "--releases", str(release.path.parent), "--port", "1", "--public-url", given)
+    assert done.returncode == 2 and "--public-url" in done.stderr and "Traceback" not in done.stderr, done.stderr
+
+
 def test_what_a_release_keeps_for_requests_is_bounded(release, tmp_path):
     """Keys that come from requests (a type asked for, a host name) must not grow a worker forever."""
     from finhealthkg.serving import MEMO_ENTRIES

@@ -22,7 +22,7 @@ from pathlib import Path
 import pyoxigraph
 
 from .change_files import summary_text
-from .config import SHACL_ENGINES, Settings
+from .config import SHACL_ENGINES, OriginError, Settings
 from .namespaces import PREFIXES
 from .pipeline.progress import Steps
 from .pipeline.sources import SourceError, load_sources
@@ -166,6 +166,11 @@ def _parser() -> argparse.ArgumentParser:
                        help="largest request body accepted; larger ones get 413 (default 1048576)")
     serve.add_argument("--proxy-hops", type=int, default=None,
                        help="trust X-Forwarded-* from this many reverse proxies (default 0)")
+    serve.add_argument("--public-url", default=None,
+                       help="the origin users reach this server at (https://kg.example.org): links, Hydra "
+                            "controls and sd:endpoint are built from it; default: from trusted proxies' "
+                            "X-Forwarded-* headers with --proxy-hops, else the address served on "
+                            "(http://HOST:PORT); set it for a public endpoint")
     serve.add_argument("--follow-seconds", type=_positive_seconds, default=None,
                        help="how often each worker looks for a new current release "
                             "(default 1 with the embedded store, 5 with an external one)")
@@ -196,12 +201,17 @@ def _load(args: argparse.Namespace, settings: Settings) -> int:
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
     from .serve import serve
 
-    serve(_store_settings(args, settings).with_overrides(
-        host=args.host, port=args.port, workers=args.workers, threads=args.threads, proxy_hops=args.proxy_hops,
-        query_processes=args.query_processes,
-        query_timeout=args.query_timeout, row_limit=args.row_limit, max_answer_bytes=args.max_answer_bytes,
-        query_memory=args.query_memory, heavy_queries=args.heavy_queries, heavy_per_client=args.heavy_per_client,
-        max_body_bytes=args.max_body_bytes, follow_seconds=args.follow_seconds))
+    try:
+        served = _store_settings(args, settings).with_overrides(
+            host=args.host, port=args.port, workers=args.workers, threads=args.threads, proxy_hops=args.proxy_hops,
+            public_url=args.public_url, query_processes=args.query_processes,
+            query_timeout=args.query_timeout, row_limit=args.row_limit, max_answer_bytes=args.max_answer_bytes,
+            query_memory=args.query_memory, heavy_queries=args.heavy_queries, heavy_per_client=args.heavy_per_client,
+            max_body_bytes=args.max_body_bytes, follow_seconds=args.follow_seconds)
+    except OriginError as error:
+        print(f"finhealthkg serve: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    serve(served)
     return EXIT_OK
 
 

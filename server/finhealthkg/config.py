@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from .prefixes import BASE
 
@@ -13,6 +14,26 @@ ENV_PREFIX = "FINHEALTHKG_"
 
 # "sparql": the shapes compiled to SPARQL on Oxigraph (fast); "pyshacl": the reference (validate.py)
 SHACL_ENGINES = ("sparql", "pyshacl")
+
+
+class OriginError(ValueError):
+    """A --public-url that is not an origin."""
+
+
+def parse_origin(url: str) -> str:
+    """`scheme://host[:port]`, checked: http(s), a host, no path, query or user."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError as error:
+        raise OriginError(f"--public-url {url!r} is not a URL: {error}") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise OriginError(f"--public-url {url!r} must be http:// or https:// and a host, e.g. https://kg.example.org")
+    if parts.path not in ("", "/") or parts.query or parts.fragment or parts.username or parts.password:
+        raise OriginError(f"--public-url {url!r} must be an origin only (no path, query or user): "
+                          "the publisher answers at the root of its host")
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    return f"{parts.scheme}://{host}" + (f":{port}" if port is not None else "")
 
 
 @dataclass(frozen=True)
@@ -35,6 +56,7 @@ class Settings:
     query_processes: int = 0  # per worker, running public queries on the embedded store; 0: one per thread
     max_body_bytes: int = 1024 * 1024  # larger request bodies get 413
     proxy_hops: int = 0  # reverse proxies in front whose X-Forwarded-* headers are trusted
+    public_url: str | None = None  # the origin users reach the server at; links are built from it (web/http/origin.py)
     follow_seconds: float | None = None  # how often a worker looks for a new release (None: serving.FOLLOW_SECONDS)
     query_timeout: int = 30  # seconds a public query may run
     row_limit: int = 100_000  # rows of a SELECT answer, triples of a CONSTRUCT/DESCRIBE; beyond it the answer is cut
@@ -54,6 +76,10 @@ class Settings:
     store_max_request_bytes: int = 256 * 1024
     keep: int = 3  # releases kept in the external store
     shacl_engine: str = "sparql"  # one of SHACL_ENGINES
+
+    def __post_init__(self) -> None:
+        if self.public_url:  # checked here, so a wrong one stops the command, not every worker
+            object.__setattr__(self, "public_url", parse_origin(self.public_url))
 
     @property
     def releases(self) -> Path:

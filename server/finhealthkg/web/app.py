@@ -24,6 +24,7 @@ from . import (
 )
 from .http import access_log, headers, response_cache, security
 from .http.errors import register_error_handlers
+from .http.origin import PublicOrigin, public_origin
 from .http.publication import EXTENSION
 from .pages.i18n import LANGUAGES, NAMES, language, words
 from .reconciliation import service as reconciliation
@@ -47,7 +48,10 @@ def create_app(settings: Settings, store: Store | None = None) -> Flask:
     cache = response_cache.ResponseCache(app.wsgi_app, publication)
     app.extensions[response_cache.EXTENSION] = cache.kept
     app.wsgi_app = cache  # type: ignore[method-assign]
-    if settings.proxy_hops:  # behind TLS-terminating proxies: the public scheme and host
+    origin = public_origin(settings)
+    if origin is not None:  # the origin answers name: never a client's Host (origin.py)
+        app.wsgi_app = PublicOrigin(app.wsgi_app, origin)  # type: ignore[method-assign]
+    if settings.proxy_hops:  # behind TLS-terminating proxies: the client's address (and the origin, if not set)
         hops = settings.proxy_hops
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)  # type: ignore
     return app
