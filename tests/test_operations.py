@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -124,7 +125,8 @@ def test_healthz_says_the_store_answers(server):
     response = requests.get(server + "/healthz")
     assert response.status_code == 200
     body = response.json()
-    assert body == {"status": "ok", "release": response.headers["FinHealthKG-Release"], "store": body["store"]}
+    assert body == {"status": "ok", "release": response.headers["FinHealthKG-Release"], "store": body["store"],
+                    "parts": {"store": "ok", "search": "ok", "downloads": "ok"}}
     assert body["store"] in ("embedded", "sparql")
     assert response.headers["Cache-Control"] == "no-store"
     assert "ETag" not in response.headers and "Last-Modified" not in response.headers
@@ -169,6 +171,41 @@ def test_healthz_is_503_with_the_reason_when_the_store_does_not_answer(release, 
     while client.get("/healthz").status_code != 200:  # back once the hung check is over
         assert time.monotonic() < deadline
         time.sleep(0.1)
+
+
+@pytest.mark.parametrize("damage, part, says", [
+    (lambda r: (r.path / "search.sqlite").write_bytes(b"not a database" * 100), "search",
+     "search: {v}/search.sqlite has 1400 bytes, its release says"),
+    (lambda r: (r.path / "search.sqlite").unlink(), "search", "search: {v}/search.sqlite is missing"),
+    (lambda r: (r.path / "dataset.nt.gz").write_bytes(b"cut"), "downloads",
+     "downloads: {v}/dataset.nt.gz has 3 bytes, its release says"),
+    (lambda r: (r.path / "dataset.ttl").unlink(), "downloads", "downloads: {v}/dataset.ttl is missing"),
+], ids=["damaged search index", "missing search index", "truncated dump", "missing dump"])
+def test_healthz_names_the_broken_part_relative_to_the_releases(release, tmp_path, damage, part, says):
+    """A part a request needs, broken while the release is served: /healthz is 503 and says which,
+    never with the server's own paths (a damaged index made /search 503 while /healthz said ok)."""
+    shutil.copytree(release.path.parent, tmp_path / "releases", symlinks=True)
+    copy = Release.open(tmp_path / "releases" / release.version)
+    client = create_app(Settings(root=REPO, releases_dir=tmp_path / "releases")).test_client()
+    assert client.get("/healthz").json["parts"] == {"store": "ok", "search": "ok", "downloads": "ok"}
+    damage(copy)
+    answer = client.get("/healthz")
+    assert answer.status_code == 503 and answer.json["status"] == "unavailable", answer.json
+    assert answer.json["parts"][part].startswith(says.format(v=release.version)), answer.json
+    assert answer.json["reason"] == answer.json["parts"][part]
+    assert str(tmp_path) not in answer.get_data(as_text=True)
+
+
+def test_healthz_reads_the_search_index_a_new_worker_would_open(release, tmp_path):
+    """Damage that keeps the size (a worker starting now cannot read the index): 503, relative paths."""
+    shutil.copytree(release.path.parent, tmp_path / "releases", symlinks=True)
+    client = create_app(Settings(root=REPO, releases_dir=tmp_path / "releases")).test_client()
+    index = tmp_path / "releases" / release.version / "search.sqlite"
+    index.write_bytes(b"x" * index.stat().st_size)  # after the release was checked, before the index is opened
+    answer = client.get("/healthz")
+    assert answer.status_code == 503
+    assert answer.json["parts"]["search"].startswith(f"search: {release.version}/search.sqlite: not a readable")
+    assert str(tmp_path) not in answer.get_data(as_text=True)
 
 
 # --- graceful shutdown -------------------------------------------------------------------------

@@ -25,6 +25,11 @@ class SearchUnavailable(Exception):
     """The release has no usable search index; the message says why."""
 
 
+def _shown(path: Path) -> str:
+    """The index as messages name it: `<release>/search.sqlite`, never the server's whole path."""
+    return f"{path.parent.name}/{path.name}"
+
+
 @dataclass(frozen=True)
 class Hit:
     iri: str
@@ -49,9 +54,9 @@ class SearchIndex:
         try:
             found = self._db.execute("SELECT value FROM meta WHERE key = 'format'").fetchone()
         except sqlite3.DatabaseError as error:
-            raise SearchUnavailable(f"{path}: not a readable search index: {error}") from None
+            raise SearchUnavailable(f"{_shown(path)}: not a readable search index: {error}") from None
         if found is None or found[0] != FORMAT:
-            raise SearchUnavailable(f"{path}: search index format {found and found[0]!r}, this finhealthkg "
+            raise SearchUnavailable(f"{_shown(path)}: search index format {found and found[0]!r}, this finhealthkg "
                                     f"reads {FORMAT}; rebuild the release with `finhealthkg build --force`")
 
     @property
