@@ -500,7 +500,11 @@ def test_a_release_is_read_whole_once_then_opened_by_its_fingerprint(project, va
     check_release(built.path)[1].close()
     assert reads == []
     dump = built.path / "dataset.ttl"
+    before = dump.stat()
     dump.write_bytes(dump.read_bytes().replace(b"Auria", b"Aurja", 1))  # same size, new bytes
+    os.utime(dump, ns=(before.st_atime_ns, before.st_mtime_ns))  # and its old modification time
+    after = dump.stat()
+    assert (after.st_size, after.st_mtime_ns, after.st_ino) == (before.st_size, before.st_mtime_ns, before.st_ino)
     with pytest.raises(ReleaseError, match="dataset.ttl: checksum mismatch"):
         check_release(built.path)
     assert reads == [built.version]

@@ -192,8 +192,8 @@ def check_release(path: Path) -> tuple[Release, OxigraphStore]:
     Fit to serve: complete (`Release.open`); every file matches its checksum; the store opens
     and each of its graphs holds the number of triples the manifest gives. Reading every file
     and counting every triple takes seconds for a million triples, so a release that passed
-    is recorded with the fingerprint of its files (name, size, modification time, inode:
-    `_fingerprint`) in <releases>/.verified/, and a later check whose fingerprint is the same
+    is recorded with the fingerprint of its files (name, size, inode, device, modification
+    and status-change times: `_fingerprint`) in <releases>/.verified/, and a later check whose fingerprint is the same
     only opens the store. Any write to a file of the release (a truncated dump, a damaged or
     missing table of the store) changes the fingerprint, and the whole check runs again.
     """
@@ -234,13 +234,16 @@ def _check_counts(release: Release, store: OxigraphStore) -> None:
 
 
 def _fingerprint(path: Path) -> str:
-    """Every file of a release directory with its size, modification time and inode."""
+    """Every file of a release directory with its size, inode, device, modification time and
+    status-change time. The last is the kernel's own: a write in place that keeps the size and
+    puts the modification time back (os.utime) still moves it, and no program can set it."""
     entries = []
     for directory, _dirs, names in os.walk(path):
         for name in names:
             file = Path(directory, name)
             stat = file.stat()
-            entries.append(f"{file.relative_to(path)}\0{stat.st_size}\0{stat.st_mtime_ns}\0{stat.st_ino}")
+            entries.append(f"{file.relative_to(path)}\0{stat.st_size}\0{stat.st_ino}\0{stat.st_dev}"
+                           f"\0{stat.st_mtime_ns}\0{stat.st_ctime_ns}")
     return hashlib.sha256("\n".join(sorted(entries)).encode("utf-8", "surrogateescape")).hexdigest()
 
 
