@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import os
+import shutil
 
 import pytest
 import requests
@@ -13,6 +15,7 @@ from rdflib import Graph
 from conftest import REPO, running_server
 from finhealthkg.config import Settings
 from finhealthkg.pipeline.build import build_release
+from finhealthkg.web import create_app
 
 
 def test_listing_has_every_file_with_size_and_checksum(server, release):
@@ -95,3 +98,31 @@ def test_older_releases_stay_downloadable(tmp_path):
         assert listing["version"] == old.version
         response = requests.get(url + f"/downloads/{old.version}/dataset.ttl", headers={"Accept-Encoding": "identity"})
         assert hashlib.sha256(response.content).hexdigest() == old.manifest["files"]["dataset.ttl"]["sha256"]
+
+
+@pytest.mark.parametrize("damage", ["same size, old times", "truncated", "gzip twin"])
+def test_a_file_whose_bytes_no_longer_match_is_refused_not_sent(release, tmp_path, damage):
+    """Damage while the server runs: the file is not sent under the intact file's ETag and
+    Digest; the answer says which file, relative to the releases directory."""
+    shutil.copytree(release.path.parent, tmp_path / "releases", symlinks=True)
+    client = create_app(Settings(root=REPO, releases_dir=tmp_path / "releases")).test_client()
+    name = "dataset.ttl"  # with a gzip twin
+    gzip_asked = {"Accept-Encoding": "gzip"} if damage == "gzip twin" else {}
+    assert client.get(f"/downloads/{name}", headers=gzip_asked).status_code == 200
+    damaged = tmp_path / "releases" / release.version / (name + ".gz" if gzip_asked else name)
+    before = damaged.stat()
+    if damage == "truncated":
+        damaged.write_bytes(damaged.read_bytes()[:100])
+    else:
+        data = bytearray(damaged.read_bytes())
+        data[len(data) // 2] ^= 0x01
+        damaged.write_bytes(bytes(data))
+        os.utime(damaged, ns=(before.st_atime_ns, before.st_mtime_ns))
+    for path in (f"/downloads/{name}", f"/downloads/{release.version}/{name}"):
+        answer = client.get(path, headers={"Accept": "application/json", **gzip_asked})
+        assert answer.status_code == 503, (path, answer.status_code)
+        message = answer.json["error"]["message"]
+        assert f"{release.version}/{damaged.name} no longer matches its checksum" in message, message
+        assert str(tmp_path) not in answer.get_data(as_text=True) and "ETag" not in answer.headers
+    if gzip_asked:  # the plain file is intact and still sent
+        assert client.get(f"/downloads/{name}").status_code == 200

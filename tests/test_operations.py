@@ -196,15 +196,33 @@ def test_healthz_names_the_broken_part_relative_to_the_releases(release, tmp_pat
     assert str(tmp_path) not in answer.get_data(as_text=True)
 
 
-def test_healthz_reads_the_search_index_a_new_worker_would_open(release, tmp_path):
-    """Damage that keeps the size (a worker starting now cannot read the index): 503, relative paths."""
+def test_a_search_index_damaged_in_place_is_not_searched(release, tmp_path):
+    """Same size, the old modification time, one name changed: /search and /reconcile refuse
+    (503, naming the file) instead of answering from the damaged index, and /healthz says so."""
+    shutil.copytree(release.path.parent, tmp_path / "releases", symlinks=True)
+    client = create_app(Settings(root=REPO, releases_dir=tmp_path / "releases")).test_client()
+    assert client.get("/search?q=Auria&format=json").status_code == 200
+    index = tmp_path / "releases" / release.version / "search.sqlite"
+    before = index.stat()
+    index.write_bytes(index.read_bytes().replace(b"Auria Biobank", b"Xuria Biobank"))
+    os.utime(index, ns=(before.st_atime_ns, before.st_mtime_ns))
+    for path in ("/search?q=Xuria&format=json", "/reconcile?queries=" + '{"q0":{"query":"Xuria"}}'):
+        answer = client.get(path, headers={"Accept": "application/json"})
+        assert answer.status_code == 503 and "Xuria" not in answer.get_data(as_text=True), (path, answer.status_code)
+        assert f"{release.version}/search.sqlite no longer matches its checksum" in answer.json["error"]["message"]
+    health = client.get("/healthz")
+    assert health.status_code == 503 and "no longer matches its checksum" in health.json["parts"]["search"]
+
+
+def test_healthz_reads_the_search_index_before_it_is_opened(release, tmp_path):
+    """Damage that keeps the size, before any request opened the index: 503, relative paths."""
     shutil.copytree(release.path.parent, tmp_path / "releases", symlinks=True)
     client = create_app(Settings(root=REPO, releases_dir=tmp_path / "releases")).test_client()
     index = tmp_path / "releases" / release.version / "search.sqlite"
     index.write_bytes(b"x" * index.stat().st_size)  # after the release was checked, before the index is opened
     answer = client.get("/healthz")
     assert answer.status_code == 503
-    assert answer.json["parts"]["search"].startswith(f"search: {release.version}/search.sqlite: not a readable")
+    assert answer.json["parts"]["search"].startswith(f"search: {release.version}/search.sqlite no longer matches")
     assert str(tmp_path) not in answer.get_data(as_text=True)
 
 

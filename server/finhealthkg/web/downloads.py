@@ -1,6 +1,9 @@
 """/downloads/: the files of the current release and of every older one, with sizes and
 checksums, served with their media type, Content-Length, ETag (their SHA-256), HEAD, byte
-ranges (206) and the gzip twin when the client accepts gzip."""
+ranges (206) and the gzip twin when the client accepts gzip.
+
+A file is sent only while its bytes are those its checksum gives (http/intact.py): one that no
+longer matches is refused (503) rather than sent under the intact file's ETag."""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ from flask import Blueprint, Response, render_template, request, send_file
 
 from ..release import Release, list_releases
 from .http.errors import NotFound
+from .http.intact import check_bytes
 from .http.negotiation import HTML, JSON, TEXT, negotiate
 from .http.publication import publication, served
 
@@ -79,6 +83,7 @@ def _send(release: Release, name: str) -> Response:
     use_gzip = twin is not None and request.accept_encodings["gzip"] > 0 and not request.range
     if use_gzip:
         path, etag = release.path / f"{name}.gz", twin["sha256"]
+    check_bytes(release, path, etag)
     response = send_file(path, mimetype=entry["media_type"], conditional=True, etag=etag,
                          last_modified=release.created, max_age=3600, download_name=name)
     if use_gzip:
@@ -87,3 +92,4 @@ def _send(release: Release, name: str) -> Response:
         response.vary.add("Accept-Encoding")
     response.headers["Digest"] = f"sha-256={entry['sha256']}"
     return response
+

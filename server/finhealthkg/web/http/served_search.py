@@ -10,6 +10,7 @@ from ...search import SearchIndex, SearchUnavailable
 from ...search.index import INDEX_FILE
 from ..pages.iris import short
 from .errors import BadRequest, ServiceUnavailable
+from .intact import check_bytes
 from .publication import served
 
 
@@ -23,6 +24,7 @@ def search_index() -> SearchIndex:
     if INDEX_FILE not in release.manifest["files"]:
         raise ServiceUnavailable(f"release {release.version} was built without a search index; "
                                  "rebuild it with `finhealthkg build --force`")
+    check_bytes(release, release.path / INDEX_FILE, release.manifest["files"][INDEX_FILE]["sha256"])
     try:
         return snapshot.memo("search-index", lambda: SearchIndex(release.path / INDEX_FILE))
     except SearchUnavailable as error:
