@@ -132,7 +132,8 @@ def pytest_collection_finish(session: pytest.Session) -> None:
            if getattr(item, "module", None) is not None):
         import shacl_reference
 
-        shacl_reference.start_in_background(repository_sources().shapes)
+        directory = session.config._tmp_path_factory.mktemp("shacl-reports")  # noqa: SLF001 - pytest's own
+        shacl_reference.start_in_background(repository_sources().shapes, directory)
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

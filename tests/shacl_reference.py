@@ -13,10 +13,12 @@ the tests leave idle, so the reports are there when those tests come (about 100 
 
 from __future__ import annotations
 
-import multiprocessing
 import os
+import pickle
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -46,8 +48,10 @@ def fixture_world(fixture: Path) -> list[Path]:
 _REPORTS: dict[tuple[Path, int], tuple[Graph, Graph]] = {}
 
 
-_BACKGROUND: dict[Path, Future] = {}  # reports with the repository's shapes, being made elsewhere
-_EXECUTOR: list[ProcessPoolExecutor] = []
+_BACKGROUND: dict[Path, Path] = {}  # fixture -> the file its report will be pickled into, elsewhere
+_PROCESS: list[subprocess.Popen] = []
+_SHAPES: list[Graph] = []  # the shapes the background reports are made with
+WAIT = 600  # seconds a test waits for a report from the background process
 
 
 def fixture_report(fixture: Path, sources: Sources) -> tuple[Graph, Graph]:
@@ -56,7 +60,7 @@ def fixture_report(fixture: Path, sources: Sources) -> tuple[Graph, Graph]:
     key = (fixture, id(sources.shapes))
     if key not in _REPORTS:
         made = _BACKGROUND.pop(fixture, None) if _SHAPES and sources.shapes is _SHAPES[0] else None
-        _REPORTS[key] = made.result() if made is not None else _report(fixture, sources.shapes)
+        _REPORTS[key] = _collected(made) if made is not None else _report(fixture, sources.shapes)
     return _REPORTS[key]
 
 
@@ -68,37 +72,56 @@ def _report(fixture: Path, shapes: Graph) -> tuple[Graph, Graph]:
         return graph, _run(graph, shapes, advanced=True)
 
 
-def start_in_background(shapes: Graph) -> None:
-    """Have a process of its own make every fixture's report with `shapes` (the session's
-    repository shapes). The shapes go there pickled, and the world graph and the report come
-    back together: blank nodes keep their names, so a report's shapes are the session's."""
-    if _EXECUTOR:
+def start_in_background(shapes: Graph, directory: Path) -> None:
+    """Have a process of its own (niced) make every fixture's report with `shapes` (the
+    session's repository shapes), each pickled into a file of `directory`. The shapes go there
+    pickled, and the world graph and the report come back together: blank nodes keep their
+    names, so a report's shapes are the session's. A plain process and files, no threads
+    here: a thread of this process would collect this process's garbage (pyoxigraph objects
+    may only be dropped by the thread that made them)."""
+    if _PROCESS:
         return
     _SHAPES[:] = [shapes]
-    executor = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=_background_start, initargs=(shapes,))
-    _EXECUTOR.append(executor)
-    for fixture in fixture_files():
-        _BACKGROUND[fixture] = executor.submit(_background_report, fixture)
+    fixtures = fixture_files()
+    (directory / "shapes.pickle").write_bytes(pickle.dumps(shapes))
+    (directory / "fixtures.txt").write_text("\n".join(map(str, fixtures)), encoding="utf-8")
+    for number, fixture in enumerate(fixtures):
+        _BACKGROUND[fixture] = directory / f"{number}.pickle"
+    _PROCESS.append(subprocess.Popen(
+        [sys.executable, __file__, str(directory)], stdin=subprocess.DEVNULL,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(Path(__file__).parent),
+                                                                      os.environ.get("PYTHONPATH")]))}))
 
 
 def stop_background() -> None:
-    for executor in _EXECUTOR:
-        executor.shutdown(wait=False, cancel_futures=True)
-    _EXECUTOR.clear()
+    for process in _PROCESS:
+        process.kill()
+        process.wait()
+    _PROCESS.clear()
     _BACKGROUND.clear()
 
 
-_SHAPES: list[Graph] = []  # the shapes the background reports are made with
+def _collected(path: Path) -> tuple[Graph, Graph]:
+    """The report pickled into `path`, once the background process has written it; made here
+    if that process has ended without it."""
+    deadline = time.monotonic() + WAIT
+    while not path.exists():
+        if not _PROCESS or _PROCESS[0].poll() is not None or time.monotonic() > deadline:
+            number = int(path.stem)
+            return _report(fixture_files()[number], _SHAPES[0])
+        time.sleep(0.05)
+    return pickle.loads(path.read_bytes())
 
 
-def _background_start(shapes: Graph) -> None:
+def _make_reports(directory: Path) -> None:
+    """The background process: every fixture's report, in order, each written whole (renamed into place)."""
     os.nice(19)  # the tests that measure latency come first
-    _SHAPES[:] = [shapes]
-
-
-def _background_report(fixture: Path) -> tuple[Graph, Graph]:
-    return _report(fixture, _SHAPES[0])
+    shapes = pickle.loads((directory / "shapes.pickle").read_bytes())
+    fixtures = (directory / "fixtures.txt").read_text(encoding="utf-8").splitlines()
+    for number, fixture in enumerate(fixtures):
+        partial = directory / f".{number}.pickle"
+        partial.write_bytes(pickle.dumps(_report(Path(fixture), shapes)))
+        partial.rename(directory / f"{number}.pickle")
 
 
 @contextmanager
@@ -119,3 +142,7 @@ def prepared_queries() -> Iterator[None]:
         yield
     finally:
         processor.SPARQLProcessor.query = original
+
+
+if __name__ == "__main__":
+    _make_reports(Path(sys.argv[1]))
