@@ -6,8 +6,9 @@ STAMP  := $(VENV)/.installed-stamp
 BENCH_STAMP := $(VENV)/.bench-stamp
 HOST   ?= 127.0.0.1
 PORT   ?= 8080
+REPLICAS ?= 2
 
-.PHONY: install validate build serve test lint bench load screenshots clean
+.PHONY: install validate build serve cluster cluster-stop test lint bench load screenshots clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +35,14 @@ build: install
 
 serve: build
 	$(BIN)/finhealthkg serve --host $(HOST) --port $(PORT)
+
+# The front (nginx, deploy/nginx/) on PORT before REPLICAS servers on the next ports, on loopback;
+# STORE=URL serves from an external store. Returns when all answer; `make cluster-stop` stops them.
+cluster: build
+	$(BIN)/python scripts/cluster start --port $(PORT) --replicas $(REPLICAS) $(if $(STORE),--store $(STORE))
+
+cluster-stop:
+	$(PYTHON) scripts/cluster stop
 
 test: install
 	$(BIN)/python -m pytest

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from rdflib.namespace import DCTERMS, FOAF, OWL, PROV, RDF, RDFS, SH, SKOS, TIME, XSD
@@ -206,12 +207,34 @@ def test_the_plain_prefix_table_agrees_with_rdflib():
         assert PREFIXES[name] == str(namespace)
 
 
+def test_a_pool_starts_one_process_and_more_only_for_queries_at_once(release):
+    """Threads of a server share a pool: it grows to as many processes as queries ran at once,
+    never beyond its size, and each query is answered."""
+    pool = QueryPool(release.store_path, size=3, timeout=30)
+    try:
+        assert len(pool._workers) == 1
+        for _ in range(3):  # one after another: the one process answers them all
+            pool.run(Job("SELECT * {}", (), None, None, {"solutions": "json"}, 1, 2**10, 10.0))
+        assert len(pool._workers) == 1
+        slow = Job("SELECT (COUNT(*) AS ?n) { ?a ?b ?c . ?d ?e ?f }", (), None, None, {"solutions": "json"},
+                   10, 2**20, 30.0)
+        with ThreadPoolExecutor(3) as threads:
+            answers = list(threads.map(lambda _: pool.run(slow), range(3)))
+        assert len(answers) == 3
+        assert 2 <= len(pool._workers) + pool._starting <= 3
+    finally:
+        pool.close()
+
+
 def test_query_processes_end_when_their_server_process_is_killed(release, tmp_path):
     """A worker killed with SIGKILL (gunicorn's timeout, the OOM killer) leaves no query process behind."""
     script = textwrap.dedent(f"""
         import sys, time
         from finhealthkg.query.pool import QueryPool
         pool = QueryPool({str(release.store_path)!r}, size=2, timeout=10)
+        pool._grow()  # the second starts when a query finds the first busy
+        while len(pool._workers) < 2:
+            time.sleep(0.05)
         print(" ".join(str(w.process.pid) for w in pool._workers), flush=True)
         time.sleep(60)
     """)

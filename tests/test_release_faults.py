@@ -29,6 +29,7 @@ import pytest
 import requests
 
 from conftest import cli, copy_sources, free_port, running_server
+from finhealthkg import serving
 from finhealthkg.config import Settings
 from finhealthkg.pipeline import build as build_module
 from finhealthkg.pipeline.build import build_release
@@ -372,6 +373,32 @@ def test_a_damaged_release_made_current_while_serving_is_refused(two_releases, t
     log = server_log(settings.releases)
     assert f"release {newer.version} cannot be served, still serving {older.version}: " in log, log
     assert "dataset.ttl: checksum mismatch" in log
+
+
+def test_a_release_that_failed_to_open_is_tried_again_and_served_once_it_opens(two_releases, tmp_path, monkeypatch):
+    """A server process that could not open the new release (a failure that passes) tries again
+    later, so it does not stay on the old release until a restart while the others switch."""
+    settings, older, newer = copy_of(two_releases, tmp_path)
+    switch_current(settings.releases, older.version)
+    dump = newer.path / "dataset.ttl"
+    intact = dump.read_bytes()
+    truncate(dump)
+    monkeypatch.setattr(serving, "REOPEN_SECONDS", 1.0)
+    publication = Publication.open(settings.with_overrides(follow_seconds=0.05))
+    try:
+        assert publication.now.info.version == older.version
+        switch_current(settings.releases, newer.version)
+        time.sleep(0.1)
+        assert publication.now.info.version == older.version  # refused: the checksum
+        dump.write_bytes(intact)  # what failed is mended
+        time.sleep(0.1)
+        assert publication.now.info.version == older.version  # not tried on every request
+        deadline = time.monotonic() + 5
+        while publication.now.info.version != newer.version and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert publication.now.info.version == newer.version
+    finally:
+        publication.now.retire()
 
 
 def test_no_release_fit_to_serve_is_a_clear_error(two_releases, tmp_path):

@@ -145,8 +145,9 @@ def _parser() -> argparse.ArgumentParser:
                     "downloads, VoID, DCAT) under gunicorn. A new build is picked up without a restart.")
     serve.add_argument("--host", default=None, help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=None, help="port (default 8080)")
-    serve.add_argument("--workers", type=int, default=None, help="worker processes (default 2 x CPUs + 1)")
-    serve.add_argument("--threads", type=int, default=None, help="threads per worker (default 1: sync workers)")
+    serve.add_argument("--workers", type=int, default=None, help="worker processes (default CPUs + 1)")
+    serve.add_argument("--threads", type=int, default=None,
+                       help="threads per worker (default 4; 1: gunicorn's sync workers)")
     serve.add_argument("--query-processes", type=int, default=None,
                        help="processes per worker that run public queries on the embedded store "
                             "(default: one per thread)")

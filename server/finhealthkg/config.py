@@ -49,10 +49,11 @@ class Settings:
     base_iri: str = BASE  # the published base; answered on whatever host serves it
     host: str = "127.0.0.1"
     port: int = 8080
-    # Sync workers by default: rdflib's SPARQL parser and pyoxigraph's query results are not
-    # safe to share between threads; one request at a time per worker process is.
-    workers: int = field(default_factory=lambda: 2 * (os.cpu_count() or 1) + 1)
-    threads: int = 1  # per worker; more gives gunicorn's gthread workers
+    # Threads by default (serve.GracefulThreadWorker): a slow client holds one thread, not a whole
+    # worker process. Each thread has its query process (query_processes), so workers x threads of
+    # them run; threads=1 gives gunicorn's sync workers.
+    workers: int = field(default_factory=lambda: (os.cpu_count() or 1) + 1)
+    threads: int = 4  # per worker
     query_processes: int = 0  # per worker, running public queries on the embedded store; 0: one per thread
     max_body_bytes: int = 1024 * 1024  # larger request bodies get 413
     proxy_hops: int = 0  # reverse proxies in front whose X-Forwarded-* headers are trusted

@@ -14,6 +14,7 @@ import errno
 import multiprocessing
 import os
 import socket
+import struct
 import sys
 import tempfile
 from concurrent.futures import ProcessPoolExecutor
@@ -86,7 +87,51 @@ class GracefulSyncWorker(SyncWorker):
                 raise  # accept() on the placeholder when stopping is expected; nothing else
 
 
+# Seconds a client may keep a server thread waiting: for the next bytes of its request, or for
+# room to write the next bytes of its answer (as nginx's client_body_timeout and send_timeout).
+# Past it the connection is closed and the thread is free again.
+CLIENT_SECONDS = 10
+
+
 class GracefulThreadWorker(ThreadWorker):
+    """gunicorn's gthread worker, but a slow client cannot hold up the others.
+
+    A connection waits for its first bytes without a thread (gunicorn's own poller), a thread
+    reads its request and writes its answer, and the worker accepts a new connection only while
+    it has a thread free: connections it could not serve at once are left to the other workers,
+    not queued behind busy threads. A client that stops sending or reading for CLIENT_SECONDS
+    is dropped (the kernel's SO_RCVTIMEO and SO_SNDTIMEO: gunicorn puts its sockets back in
+    blocking mode on every request, which would undo a Python-level timeout). So a handful of
+    slow clients take a handful of threads; a public endpoint still needs the buffering front
+    (deploy/nginx/), which takes any number of them.
+    """
+
+    def __init__(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003 - gunicorn's
+        self._busy = 0  # connections handed to the thread pool, not yet finished
+        super().__init__(*args, **kwargs)
+
+    # gunicorn's run loop accepts while `nr_conns < worker_connections`: read as "a thread is free"
+    @property
+    def worker_connections(self) -> int:
+        return self.nr_conns + 1 if self._busy < self.cfg.threads else 0
+
+    @worker_connections.setter
+    def worker_connections(self, value: int) -> None:
+        pass  # gunicorn's __init__ sets it from the configuration; the property above decides
+
+    def enqueue_req(self, conn) -> None:  # noqa: ANN001 - a gunicorn TConn
+        if not getattr(conn, "finhealthkg_timeouts", False):
+            timeout = struct.pack("ll", CLIENT_SECONDS, 0)  # struct timeval
+            conn.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, timeout)
+            conn.sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, timeout)
+            conn.finhealthkg_timeouts = True
+        self._busy += 1
+        super().enqueue_req(conn)
+
+    def finish_request(self, conn, fs) -> None:  # noqa: ANN001 - gunicorn's
+        self._busy -= 1
+        super().finish_request(conn, fs)
+
     def handle_exit(self, sig, frame) -> None:  # noqa: ANN001 - a signal handler
         # The event loop, not the signal handler, stops listening (through gunicorn's method
         # queue; an older gunicorn without one is left to its own way of stopping).

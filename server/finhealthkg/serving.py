@@ -56,6 +56,7 @@ KEEP_MEMORY = 256 * 2**20  # bytes: a query process holding more after a query i
 RELEASE_FILES = {str(CATALOG_GRAPH): "catalog.ttl", str(VOID_GRAPH): "void.ttl"}  # graphs served as written
 MEMO_ENTRIES = 512  # per release and server process (Snapshot.memo)
 RETRY_AFTER = 10  # seconds a client waits after a long query of its was refused a slot
+REOPEN_SECONDS = 30  # after a release failed to open, a server process tries it again this much later
 PAST_SNAPSHOTS = 4  # past releases kept open per server process; the least recently asked is closed
 VERSION = re.compile(r"[0-9A-Za-z][0-9A-Za-z.\-]{0,80}")  # what a release name can be (release._new_version)
 
@@ -247,8 +248,12 @@ class Publication:
             try:
                 snapshot = self._follower.open()
             except (ReleaseError, StoreError) as error:
-                log.error("release %s cannot be served, still serving %s: %s", key, self._snapshot.info.version, error)
-                self._key = key  # do not retry on every request
+                # Tried again later, not on every request; and not never: a failure that passes
+                # (one process short of memory, the store busy) must not leave this process on the
+                # old release while the others serve the new one, until a restart.
+                log.error("release %s cannot be served, still serving %s: %s (trying again in %d s)",
+                          key, self._snapshot.info.version, error, REOPEN_SECONDS)
+                self._checked = time.monotonic() + REOPEN_SECONDS - self._follow_seconds
                 return
             log.info("now serving release %s (was %s)", snapshot.info.version, self._snapshot.info.version)
             previous, self._snapshot, self._key = self._snapshot, snapshot, key

@@ -122,7 +122,11 @@ class _Worker:
 
 
 class QueryPool:
-    """`size` query processes over one release's store; `run` answers or raises."""
+    """Up to `size` query processes over one release's store; `run` answers or raises.
+
+    One starts at once; another only when a query finds none idle, so a server with many
+    threads has as many query processes as it has had queries at once, not one per thread.
+    """
 
     def __init__(self, store_path: Path, size: int, timeout: float, *, memory: int = 0,
                  keep_memory: int = 0, admission: Admission | None = None) -> None:
@@ -135,11 +139,11 @@ class QueryPool:
         self._closed = False
         self._lock = threading.Lock()
         self._workers: set[_Worker] = set()
+        self.size = max(1, size)
+        self._starting = 0  # processes being started (under _lock)
         self.not_starting: str | None = None  # why the last query process did not start, until one does
-        starting = [_Worker(store_path, memory) for _ in range(max(1, size))]
-        for worker in starting:
-            if not self._admit(worker):
-                self._start_later()
+        if not self._admit(_Worker(store_path, memory)):
+            self._start_later()
 
     def run(self, job: Job, address: str = "", client: socket.socket | None = None) -> Answered:
         """The answer to `job` for the client at `address` (whose connection is `client`, if known)."""
@@ -151,7 +155,12 @@ class QueryPool:
                            f"try again in {waiting} s", waiting)
         deadline = time.monotonic() + self.timeout
         try:
-            worker = self._idle.get(timeout=START_WAIT)
+            worker = self._idle.get_nowait()
+        except queue.Empty:
+            self._grow()
+            worker = None
+        try:
+            worker = worker or self._idle.get(timeout=START_WAIT)
         except queue.Empty:
             if self.not_starting:
                 raise QueryStopped(f"no query process can start here: {self.not_starting}") from None
@@ -227,16 +236,29 @@ class QueryPool:
 
     def _add(self) -> None:
         """Start a query process; if it does not start, try again later, for as long as it takes."""
-        for attempt in itertools.count():
-            if self._closed:
-                return
-            if attempt:
-                time.sleep(RESTART_DELAYS[min(attempt, len(RESTART_DELAYS)) - 1])
-            if self._admit(_Worker(self.store_path, self.memory)):
-                return
+        try:
+            for attempt in itertools.count():
+                if self._closed:
+                    return
+                if attempt:
+                    time.sleep(RESTART_DELAYS[min(attempt, len(RESTART_DELAYS)) - 1])
+                if self._admit(_Worker(self.store_path, self.memory)):
+                    return
+        finally:
+            with self._lock:
+                self._starting -= 1
 
     def _start_later(self) -> None:
+        with self._lock:
+            self._starting += 1
         threading.Thread(target=self._add, daemon=True).start()
+
+    def _grow(self) -> None:
+        """One more query process, in the background, if the pool has fewer than `size`."""
+        with self._lock:
+            if self._closed or len(self._workers) + self._starting >= self.size:
+                return
+        self._start_later()
 
     def _admit(self, worker: _Worker) -> bool:
         if not worker.ready():

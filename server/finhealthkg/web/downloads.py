@@ -12,6 +12,7 @@ import json
 from flask import Blueprint, Response, render_template, request, send_file
 
 from ..release import Release, list_releases
+from .http.caching import SHARED_MAX_AGE
 from .http.errors import NotFound
 from .http.intact import check_bytes
 from .http.negotiation import HTML, JSON, TEXT, negotiate
@@ -86,6 +87,7 @@ def _send(release: Release, name: str) -> Response:
     check_bytes(release, path, etag)
     response = send_file(path, mimetype=entry["media_type"], conditional=True, etag=etag,
                          last_modified=release.created, max_age=3600, download_name=name)
+    response.cache_control.s_maxage = SHARED_MAX_AGE  # /downloads/ names the current release's files
     if use_gzip:
         response.headers["Content-Encoding"] = "gzip"
     if twin is not None:

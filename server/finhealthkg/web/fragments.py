@@ -25,7 +25,7 @@ from ..serving import Snapshot
 from .http.caching import cacheable
 from .http.errors import BadRequest
 from .http.negotiation import JSONLD, TURTLE, Format, negotiate
-from .http.publication import RELEASE_HEADER, publication
+from .http.publication import RELEASE_HEADER, publication, served_release
 
 blueprint = Blueprint("fragments", __name__)
 PAGE_SIZE = 100
@@ -65,14 +65,14 @@ class Pattern:
 def current_fragment() -> Response:
     version = request.args.get("release")  # as /sparql?release=: the controls lead to that release's path
     if version is None:
-        return fragment(publication().release(None), "/fragments")
-    snapshot = publication().release(version)
+        return fragment(served_release(None), "/fragments")
+    snapshot = served_release(version)
     return fragment(snapshot, f"/releases/{snapshot.info.version}/fragments")
 
 
 @blueprint.route("/releases/<version>/fragments")
 def release_fragment(version: str) -> Response:
-    return fragment(publication().release(version), f"/releases/{version}/fragments")
+    return fragment(served_release(version), f"/releases/{version}/fragments")
 
 
 def fragment(snapshot: Snapshot, path: str) -> Response:

@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 from flask import Blueprint, Response, render_template, request
 
 from ..search import Hit
+from .http.caching import SHARED_MAX_AGE
 from .http.errors import BadRequest
 from .http.negotiation import HTML, JSON, negotiate
 from .http.publication import served
@@ -57,6 +58,7 @@ def search() -> Response:
     response.set_etag(hashlib.sha256(key.encode()).hexdigest()[:24])
     response.cache_control.public = True
     response.cache_control.max_age = 300
+    response.cache_control.s_maxage = SHARED_MAX_AGE
     response.vary.add("Accept")
     return response.make_conditional(request)
 

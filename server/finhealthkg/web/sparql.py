@@ -27,7 +27,7 @@ from .http.caching import validators
 from .http.errors import BadRequest, NotAcceptable, ReadOnly, ServiceUnavailable
 from .http.negotiation import BOOLEAN_FORMATS, HTML, RDF_FORMATS, SOLUTION_FORMATS, Format, negotiate
 from .http.protocol import READ_ONLY, ProtocolRequest, read_request
-from .http.publication import RELEASE_HEADER, publication
+from .http.publication import RELEASE_HEADER, publication, served_release
 from .pages.thing_page import results_page
 from .service_description import service_description
 
@@ -47,7 +47,7 @@ PAGE_BYTES = 1 * 2**20
 @blueprint.route("/sparql", methods=["GET", "POST"])
 def endpoint() -> Response:
     protocol = read_request()
-    return answer(protocol, publication().release(protocol.release))
+    return answer(protocol, served_release(protocol.release))
 
 
 @blueprint.route("/releases/<version>/sparql", methods=["GET", "POST"])
@@ -55,7 +55,7 @@ def release_endpoint(version: str) -> Response:
     protocol = read_request()
     if protocol.release not in (None, version):
         raise BadRequest(f"this endpoint answers from release {version}; release={protocol.release} names another")
-    return answer(protocol, publication().release(version))
+    return answer(protocol, served_release(version))
 
 
 def answer(protocol: ProtocolRequest, snapshot: Snapshot) -> Response:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 import time
 from datetime import timedelta
 from urllib.parse import parse_qsl
@@ -107,3 +108,13 @@ class JsonAccessLogger(Logger):
             self.access_log.info(json.dumps(record, ensure_ascii=False))
         except Exception:  # noqa: BLE001 - a log line must never break a request
             self.exception("cannot write the access log line")
+
+    def exception(self, msg, *args, **kwargs) -> None:  # noqa: ANN001, ANN002, ANN003 - gunicorn's
+        # A client that sent or read nothing for serve.CLIENT_SECONDS: the kernel's socket timeout
+        # ends the read or write with EAGAIN, and the worker closes the connection. An expected
+        # event, said in one line, not a traceback.
+        error = sys.exc_info()[1]
+        if isinstance(error, BlockingIOError):
+            self.info("closed the connection of a client that sent or read nothing in time (%s)", error.strerror)
+            return
+        super().exception(msg, *args, **kwargs)

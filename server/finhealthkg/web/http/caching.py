@@ -11,7 +11,11 @@ from werkzeug.http import http_date, quote_etag
 
 from ...release import ReleaseInfo
 
-CACHE_CONTROL = "public, max-age=300"  # a release never changes: its answers may be kept
+# A release never changes: a client may keep its answers for a while. A shared cache (the front,
+# deploy/nginx/; a CDN) asks again sooner, with If-None-Match, so that a new release reaches its
+# clients within seconds of the servers switching to it.
+SHARED_MAX_AGE = 5
+CACHE_CONTROL = f"public, max-age=300, s-maxage={SHARED_MAX_AGE}"
 
 
 def cacheable(response: Response, etag: str, info: ReleaseInfo) -> Response:
