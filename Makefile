@@ -8,7 +8,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8080
 REPLICAS ?= 2
 
-.PHONY: install validate build serve cluster cluster-stop test lint bench load screenshots clean
+.PHONY: install validate build serve cluster cluster-stop test lint bench load load-front screenshots clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -63,6 +63,11 @@ bench: $(BENCH_STAMP)
 # writes its numbers as the "Load" section of bench/RESULTS.md.
 load: build
 	$(BIN)/python bench/load.py --write bench/RESULTS.md
+
+# The same through the front (nginx) before 2 replicas, 256 clients each from an address of its
+# own, for 30 s; writes the "Load through the front" section of bench/RESULTS.md.
+load-front: build
+	$(BIN)/python bench/load.py --front 2 --clients 256 --write bench/RESULTS.md
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

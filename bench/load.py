@@ -18,6 +18,7 @@ child processes summed, sampled from /proc while the load runs.
     .venv/bin/python bench/load.py                       # 32 clients, 30 s, prints the numbers
     .venv/bin/python bench/load.py --write bench/RESULTS.md   # and writes its "Load" section
     .venv/bin/python bench/load.py --url http://127.0.0.1:8080 --clients 8 --duration 5
+    .venv/bin/python bench/load.py --front 2 --clients 256 --write bench/RESULTS.md   # make load-front
 
 Exit status: 0 when no request failed, 1 when some did, 2 when it could not run.
 """
@@ -32,6 +33,7 @@ import random
 import re
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections import defaultdict
@@ -63,6 +65,7 @@ KINDS = ("sparql-lookup", "sparql-example", "id-303", "doc-turtle", "doc-html")
 MAX_CLIENTS, MAX_DURATION = 256, 600.0  # the bounds: never more, never longer
 REQUEST_TIMEOUT = 30.0
 SECTION = "## Load"
+FRONT_SECTION = "## Load through the front"
 LIBRARIES = ("gunicorn", "flask", "werkzeug", "pyoxigraph", "rdflib", "requests")
 
 
@@ -112,6 +115,55 @@ def own_server(where: list[str], extra: list[str], log_path: Path) -> Iterator[t
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+CLUSTER = Path(__file__).resolve().parents[1] / "scripts" / "cluster"
+
+
+@contextmanager
+def own_front(where: list[str], extra: list[str], replicas: int, state: Path) -> Iterator[tuple[str, set[int]]]:
+    """The front before `replicas` servers (scripts/cluster, as `make cluster` starts it) on free
+    loopback ports: (the front's URL, the process ids of nginx and the replicas)."""
+    ensure_release(where)
+    for _ in range(20):  # the front's port and the replicas' after it must all be free
+        port = free_port()
+        if all(_port_free(port + i) for i in range(1, replicas + 1)):
+            break
+    started = subprocess.run([sys.executable, str(CLUSTER), "start", "--port", str(port), "--replicas", str(replicas),
+                              "--state", str(state), "--", *where, *extra], capture_output=True, text=True,
+                             check=False, timeout=180)
+    if started.returncode != 0:
+        raise Refused(f"scripts/cluster start failed:\n{started.stdout}{started.stderr}")
+    try:
+        pids = json.loads((state / "pids.json").read_text())
+        yield f"http://127.0.0.1:{port}", {pids["front"]["pid"], *(r["pid"] for r in pids["replicas"].values())}
+    finally:
+        subprocess.run([sys.executable, str(CLUSTER), "stop", "--state", str(state)], capture_output=True,
+                       check=False, timeout=120)
+
+
+def _port_free(port: int) -> bool:
+    import socket
+
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False
+
+
+def front_log_summary(state: Path) -> dict:
+    """What the front's access log says of the run: answers by status, and how many came from its cache."""
+    statuses: dict[str, int] = defaultdict(int)
+    cache: dict[str, int] = defaultdict(int)
+    for line in (state / "front-access.log").read_text(errors="replace").splitlines():
+        parts = line.split('" ', 1)
+        if len(parts) == 2:
+            statuses[parts[1].split(" ", 1)[0]] += 1
+            found = re.search(r" cache=(\S+)", line)
+            cache[found.group(1) if found else "-"] += 1
+    return {"front_statuses": dict(statuses), "front_cache": dict(cache)}
 
 
 def access_log_of(log_path: Path) -> Path:
@@ -198,10 +250,29 @@ def one_request(session: requests.Session, url: str, kind: str, thing: str, exam
     return None
 
 
+class FromAddress(requests.adapters.HTTPAdapter):
+    """Connections from one local address: each client is a client of its own to a front that
+    limits requests per address (127.0.0.0/8 is all loopback)."""
+
+    def __init__(self, address: str) -> None:
+        self.address = address
+        super().__init__()
+
+    def init_poolmanager(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003 - requests'
+        kwargs["source_address"] = (self.address, 0)
+        super().init_poolmanager(*args, **kwargs)
+
+
+def client_address(number: int) -> str:
+    return f"127.77.{number // 250}.{number % 250 + 1}"
+
+
 def client(number: int, url: str, deadline: float, things: list[str], examples: list[str], base_iri: str,
-           tally: Tally) -> None:
+           tally: Tally, own_address: bool = False) -> None:
     rng = random.Random(number)
     with requests.Session() as session:
+        if own_address:
+            session.mount("http://", FromAddress(client_address(number)))
         while time.monotonic() < deadline:
             kind = rng.choice(KINDS)
             thing = rng.choice(things)
@@ -213,7 +284,8 @@ def client(number: int, url: str, deadline: float, things: list[str], examples: 
             tally.add(kind, time.perf_counter() - started, error)
 
 
-def run_load(url: str, clients: int, duration: float, base_iri: str, roots: set[int]) -> dict:
+def run_load(url: str, clients: int, duration: float, base_iri: str, roots: set[int],
+             own_addresses: bool = False) -> dict:
     things, examples = targets(url, base_iri)
     tally = Tally()
     sampler = MemorySampler(roots) if roots else None
@@ -221,8 +293,8 @@ def run_load(url: str, clients: int, duration: float, base_iri: str, roots: set[
         sampler.start()
     started = time.monotonic()
     deadline = started + duration
-    threads = [threading.Thread(target=client, args=(n, url, deadline, things, examples, base_iri, tally),
-                                daemon=True) for n in range(clients)]
+    threads = [threading.Thread(target=client, args=(n, url, deadline, things, examples, base_iri, tally,
+                                                     own_addresses), daemon=True) for n in range(clients)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -265,7 +337,7 @@ def markdown(result: dict, about: dict) -> str:
     m = about["machine"]
     libraries = ", ".join(f"{name} {version}" for name, version in m["libraries"].items())
     lines = [
-        SECTION, "",
+        about["section"], "",
         f"`{about['command']}` on {about['date']}, commit `{about['commit']}`, release `{about['release']}`.",
         "",
         f"- Machine: {m['cpus']} CPUs ({m['cpu_model']}), {m['ram_gib']} GiB RAM, Linux {m['kernel']}; "
@@ -295,6 +367,10 @@ def markdown(result: dict, about: dict) -> str:
               "followed (both requests in one latency); `doc-turtle`, `doc-html` GET /doc/… with that Accept. "
               "An error is any exception, a status other than 200 (after the 303), another content type or an "
               "empty body. Latency is client-side, from sending to the last byte read.", ""]
+    if "front_statuses" in result:
+        lines += [f"The front's access log: answers by status {dict(sorted(result['front_statuses'].items()))}; "
+                  f"by its cache {dict(sorted(result['front_cache'].items()))} (`-`: not cacheable, a POST or a "
+                  "redirect; HIT: from the cache; MISS, EXPIRED, REVALIDATED: asked of a replica).", ""]
     if result["error_examples"]:
         lines += ["First errors:", "", *[f"- {e}" for e in result["error_examples"]], ""]
     if "server_tracebacks" in result:
@@ -330,6 +406,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=32, help=f"concurrent clients (at most {MAX_CLIENTS})")
     parser.add_argument("--duration", type=float, default=30.0, help=f"seconds (at most {MAX_DURATION:g})")
     parser.add_argument("--url", help="a running server on this machine (default: start one)")
+    parser.add_argument("--front", type=int, metavar="REPLICAS",
+                        help="start the front (scripts/cluster: nginx) before REPLICAS servers and load it, "
+                             "each client from an address of its own (127.77.x.y); writes the section "
+                             "'Load through the front'")
     parser.add_argument("--root", help="for the server started here: where ontology/ shapes/ data/ are")
     parser.add_argument("--releases", help="for the server started here: the releases directory")
     parser.add_argument("--server-arg", action="append", default=[], metavar="ARG",
@@ -351,6 +431,13 @@ def main(argv: list[str] | None = None) -> int:
             url = loopback_only(args.url)
             port = urlsplit(url).port or 80
             result = run_load(url, args.clients, args.duration, base_iri, listeners_of(port))
+        elif args.front:
+            state = Path(tempfile.mkdtemp(prefix="finhealthkg-front-"))
+            load_before = load_average()
+            with own_front(where, args.server_arg, args.front, state) as (url, pids):
+                release = server_release(url)
+                result = run_load(url, args.clients, args.duration, base_iri, pids, own_addresses=True)
+            result.update(front_log_summary(state))
         else:
             log = Path(os.environ.get("TMPDIR", "/tmp")) / f"finhealthkg-load-{os.getpid()}.log"
             load_before = load_average()
@@ -369,17 +456,21 @@ def main(argv: list[str] | None = None) -> int:
     if args.write:
         from finhealthkg.web.pages.examples import EXAMPLES
 
-        about = {"machine": machine(LIBRARIES), "commit": git_commit(), "release": release, "load_before": load_before,
+        about = {"section": FRONT_SECTION if args.front else SECTION,
+                 "machine": machine(LIBRARIES), "commit": git_commit(), "release": release, "load_before": load_before,
                  "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
                  "command": " ".join(["bench/load.py", *(argv if argv is not None else sys.argv[1:])]),
                  "server": (f"the one at {url}" if args.url else
+                            f"nginx (deploy/nginx/finhealthkg.conf, started by scripts/cluster) before {args.front} "
+                            f"`{' '.join(['finhealthkg serve', *args.server_arg])}` replicas ({server_defaults()}), "
+                            "each client from a loopback address of its own" if args.front else
                             f"`{' '.join(['finhealthkg serve', *args.server_arg])}` started by the script (the "
                             f"defaults{' but for the flags shown' if args.server_arg else ''}: "
                             f"{server_defaults()}) on loopback, "
                             f"{'an external store' if '--store' in args.server_arg else 'the embedded store'}"),
                  "examples": len(EXAMPLES)}
         write_section(args.write, markdown(result, about))
-        print(f"wrote the {SECTION!r} section of {args.write}")
+        print(f"wrote the {about['section']!r} section of {args.write}")
     return 0 if result["errors"] == 0 and result["requests"] > 0 and not result["stuck_clients"] else 1
 
 

@@ -148,6 +148,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--workers", type=int, default=None, help="worker processes (default CPUs + 1)")
     serve.add_argument("--threads", type=int, default=None,
                        help="threads per worker (default 4; 1: gunicorn's sync workers)")
+    serve.add_argument("--client-timeout", type=int, default=None,
+                       help="seconds a client may send or read nothing before its connection is closed (default 10)")
     serve.add_argument("--query-processes", type=int, default=None,
                        help="processes per worker that run public queries on the embedded store "
                             "(default: one per thread)")
@@ -205,7 +207,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     try:
         served = _store_settings(args, settings).with_overrides(
             host=args.host, port=args.port, workers=args.workers, threads=args.threads, proxy_hops=args.proxy_hops,
-            public_url=args.public_url, query_processes=args.query_processes,
+            public_url=args.public_url, query_processes=args.query_processes, client_timeout=args.client_timeout,
             query_timeout=args.query_timeout, row_limit=args.row_limit, max_answer_bytes=args.max_answer_bytes,
             query_memory=args.query_memory, heavy_queries=args.heavy_queries, heavy_per_client=args.heavy_per_client,
             max_body_bytes=args.max_body_bytes, follow_seconds=args.follow_seconds)

@@ -54,6 +54,7 @@ class Settings:
     # them run; threads=1 gives gunicorn's sync workers.
     workers: int = field(default_factory=lambda: (os.cpu_count() or 1) + 1)
     threads: int = 4  # per worker
+    client_timeout: int = 10  # seconds a client may leave a server thread waiting for its next bytes (serve.py)
     query_processes: int = 0  # per worker, running public queries on the embedded store; 0: one per thread
     max_body_bytes: int = 1024 * 1024  # larger request bodies get 413
     proxy_hops: int = 0  # reverse proxies in front whose X-Forwarded-* headers are trusted

@@ -56,6 +56,7 @@ class PublisherServer(BaseApplication):
         }
         for key, value in options.items():
             self.cfg.set(key, value)
+        GracefulThreadWorker.client_seconds = s.client_timeout
 
     def load(self):  # noqa: ANN201 - the WSGI app
         return create_app(self.settings)
@@ -87,24 +88,21 @@ class GracefulSyncWorker(SyncWorker):
                 raise  # accept() on the placeholder when stopping is expected; nothing else
 
 
-# Seconds a client may keep a server thread waiting: for the next bytes of its request, or for
-# room to write the next bytes of its answer (as nginx's client_body_timeout and send_timeout).
-# Past it the connection is closed and the thread is free again.
-CLIENT_SECONDS = 10
-
-
 class GracefulThreadWorker(ThreadWorker):
     """gunicorn's gthread worker, but a slow client cannot hold up the others.
 
     A connection waits for its first bytes without a thread (gunicorn's own poller), a thread
     reads its request and writes its answer, and the worker accepts a new connection only while
     it has a thread free: connections it could not serve at once are left to the other workers,
-    not queued behind busy threads. A client that stops sending or reading for CLIENT_SECONDS
-    is dropped (the kernel's SO_RCVTIMEO and SO_SNDTIMEO: gunicorn puts its sockets back in
-    blocking mode on every request, which would undo a Python-level timeout). So a handful of
-    slow clients take a handful of threads; a public endpoint still needs the buffering front
-    (deploy/nginx/), which takes any number of them.
+    not queued behind busy threads. A client that stops sending or reading for `client_seconds`
+    (--client-timeout; as nginx's client_body_timeout and send_timeout) is dropped: the kernel's
+    SO_RCVTIMEO and SO_SNDTIMEO, since gunicorn puts its sockets back in blocking mode on every
+    request, which would undo a Python-level timeout. So a handful of slow clients take a
+    handful of threads; a public endpoint still needs the buffering front (deploy/nginx/),
+    which takes any number of them.
     """
+
+    client_seconds = 10  # set from Settings.client_timeout before the workers are forked
 
     def __init__(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003 - gunicorn's
         self._busy = 0  # connections handed to the thread pool, not yet finished
@@ -121,7 +119,7 @@ class GracefulThreadWorker(ThreadWorker):
 
     def enqueue_req(self, conn) -> None:  # noqa: ANN001 - a gunicorn TConn
         if not getattr(conn, "finhealthkg_timeouts", False):
-            timeout = struct.pack("ll", CLIENT_SECONDS, 0)  # struct timeval
+            timeout = struct.pack("ll", self.client_seconds, 0)  # struct timeval
             conn.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, timeout)
             conn.sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, timeout)
             conn.finhealthkg_timeouts = True

@@ -65,14 +65,14 @@ def main(argv: list[str]) -> None:
 def serve_jobs(connection: Connection, store_path: str) -> None:
     """Answer jobs until the pipe closes (the server process stopped or died)."""
     store = pyoxigraph.Store.read_only(store_path)
-    connection.send((READY, cpu_seconds()))  # its start-up is not counted against its first query's CPU
-    while True:
-        try:
+    try:
+        connection.send((READY, cpu_seconds()))  # its start-up is not counted against its first query's CPU
+        while True:
             job = connection.recv()
-        except (EOFError, OSError):
-            return
-        reply = answer(store, job)
-        connection.send(replace(reply, cpu=cpu_seconds()))
+            reply = answer(store, job)
+            connection.send(replace(reply, cpu=cpu_seconds()))
+    except (EOFError, OSError):  # the server process stopped, or stopped waiting: nothing to tell
+        return
 
 
 def answer(store: pyoxigraph.Store, job: Job) -> Answered | Failed:

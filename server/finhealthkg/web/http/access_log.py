@@ -110,7 +110,7 @@ class JsonAccessLogger(Logger):
             self.exception("cannot write the access log line")
 
     def exception(self, msg, *args, **kwargs) -> None:  # noqa: ANN001, ANN002, ANN003 - gunicorn's
-        # A client that sent or read nothing for serve.CLIENT_SECONDS: the kernel's socket timeout
+        # A client that sent or read nothing for --client-timeout seconds (serve.py): the kernel's socket timeout
         # ends the read or write with EAGAIN, and the worker closes the connection. An expected
         # event, said in one line, not a traceback.
         error = sys.exc_info()[1]
