@@ -150,6 +150,10 @@ def _parser() -> argparse.ArgumentParser:
                        help="threads per worker (default 4; 1: gunicorn's sync workers)")
     serve.add_argument("--client-timeout", type=int, default=None,
                        help="seconds a client may send or read nothing before its connection is closed (default 10)")
+    serve.add_argument("--run-dir", type=Path, default=None, metavar="DIR",
+                       help="a directory the servers of one machine share, so that --heavy-queries and "
+                            "--heavy-per-client count across all of them (replicas behind the front); "
+                            "default: one of this server's own")
     serve.add_argument("--query-processes", type=int, default=None,
                        help="processes per worker that run public queries on the embedded store "
                             "(default: one per thread)")
@@ -208,6 +212,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         served = _store_settings(args, settings).with_overrides(
             host=args.host, port=args.port, workers=args.workers, threads=args.threads, proxy_hops=args.proxy_hops,
             public_url=args.public_url, query_processes=args.query_processes, client_timeout=args.client_timeout,
+            run_dir=args.run_dir,
             query_timeout=args.query_timeout, row_limit=args.row_limit, max_answer_bytes=args.max_answer_bytes,
             query_memory=args.query_memory, heavy_queries=args.heavy_queries, heavy_per_client=args.heavy_per_client,
             max_body_bytes=args.max_body_bytes, follow_seconds=args.follow_seconds)
