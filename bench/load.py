@@ -163,7 +163,10 @@ def front_log_summary(state: Path) -> dict:
             statuses[parts[1].split(" ", 1)[0]] += 1
             found = re.search(r" cache=(\S+)", line)
             cache[found.group(1) if found else "-"] += 1
-    return {"front_statuses": dict(statuses), "front_cache": dict(cache)}
+    said = (state / "front-error.log").read_text(errors="replace").splitlines()
+    troubles = [line[:300] for line in said if re.search(r"\[(error|crit|alert|emerg)\]", line)]
+    return {"front_statuses": dict(statuses), "front_cache": dict(cache), "front_errors": troubles[:10],
+            "front_error_count": len(troubles)}
 
 
 def access_log_of(log_path: Path) -> Path:
@@ -370,7 +373,9 @@ def markdown(result: dict, about: dict) -> str:
     if "front_statuses" in result:
         lines += [f"The front's access log: answers by status {dict(sorted(result['front_statuses'].items()))}; "
                   f"by its cache {dict(sorted(result['front_cache'].items()))} (`-`: not cacheable, a POST or a "
-                  "redirect; HIT: from the cache; MISS, EXPIRED, REVALIDATED: asked of a replica).", ""]
+                  "redirect; HIT: from the cache; MISS, EXPIRED, REVALIDATED: asked of a replica). Its error log "
+                  f"holds {result['front_error_count']} errors" + (":" if result["front_errors"] else "."), ""]
+        lines += [f"    {line}" for line in result["front_errors"]] + ([""] if result["front_errors"] else [])
     if result["error_examples"]:
         lines += ["First errors:", "", *[f"- {e}" for e in result["error_examples"]], ""]
     if "server_tracebacks" in result:

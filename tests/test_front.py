@@ -460,6 +460,7 @@ def test_256_clients_through_the_front_get_answers_without_errors(tmp_path: Path
     assert result["clients"] == 256 and result["errors"] == 0 and result["requests"] > 256
     assert not result["stuck_clients"]
     assert set(result["front_statuses"]) <= {"200", "303"}, result["front_statuses"]
+    assert result["front_error_count"] == 0, result["front_errors"]
     text = results.read_text()
     assert "## Load\n\nkept\n" in text and "## Load through the front" in text
     assert "**0 errors in" in text.split("## Load through the front", 1)[1]
