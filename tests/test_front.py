@@ -413,6 +413,27 @@ def test_without_the_front_a_handful_of_slow_clients_do_not_stop_the_server(rele
     assert "Traceback" not in log
 
 
+def test_a_client_that_waits_for_100_continue_is_asked_for_its_body(server: str):
+    """A request head with `Expect: 100-continue` goes to a thread at once (the body waits for
+    the server's word), where other bodies are read whole first."""
+    host, port = server.removeprefix("http://").split(":")
+    body = b"SELECT (1 AS ?one) {}"
+    with socket.create_connection((host, int(port)), timeout=5) as sock:
+        sock.sendall(b"POST /sparql HTTP/1.1\r\nHost: x\r\nContent-Type: application/sparql-query\r\n"
+                     b"Accept: application/sparql-results+json\r\nExpect: 100-continue\r\n"
+                     b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n")
+        started = time.monotonic()
+        assert sock.recv(100).startswith(b"HTTP/1.1 100 Continue")
+        assert time.monotonic() - started < 1
+        sock.sendall(body)
+        answer = b""
+        while b'"one"' not in answer or not answer.rstrip().endswith(b"}"):
+            chunk = sock.recv(65536)
+            assert chunk, answer
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 200 ")
+
+
 # --- a new release --------------------------------------------------------------------------------
 
 def test_a_new_release_reaches_every_replica_and_the_cache_in_bounded_time_and_no_answer_mixes_two(front: Front):

@@ -24,9 +24,11 @@ from gunicorn.workers.gthread import ThreadWorker
 from gunicorn.workers.sync import SyncWorker
 
 HEAD_LIMIT = 64 * 1024  # bytes of a request head waited for; past it a thread reads on (and gunicorn refuses it)
+ARRIVING_BYTES = 32 * 2**20  # bytes of requests still coming in a worker holds at most; past it threads read on
 _HEAD_END = re.compile(rb"\r?\n\r?\n")
 _CONTENT_LENGTH = re.compile(rb"^content-length[ \t]*:[ \t]*([0-9]{1,12})[ \t]*\r?$", re.I | re.M)
 _TRANSFER_ENCODING = re.compile(rb"^transfer-encoding[ \t]*:", re.I | re.M)
+_EXPECT = re.compile(rb"^expect[ \t]*:", re.I | re.M)  # 100-continue: the client waits to be asked for its body
 
 
 class GracefulSyncWorker(SyncWorker):
@@ -66,7 +68,8 @@ class GracefulThreadWorker(ThreadWorker):
     body when the head gives a Content-Length of at most `body_bytes` (--max-body-bytes).
     Until then the worker's own loop reads what comes, without a thread, and a request not
     whole `client_seconds` (--client-timeout) after it began is dropped, however its bytes
-    trickle in (as nginx's client_header_timeout). A worker accepts a new connection only while
+    trickle in (as nginx's client_header_timeout); a worker holds at most ARRIVING_BYTES of
+    such requests, beyond which threads read the rest. A worker accepts a new connection only while
     it has a thread free, so connections it could not serve at once are left to the other
     workers, not queued behind busy threads. A thread writing an answer the client does not
     take is freed after `client_seconds` without progress (the kernel's SO_SNDTIMEO: gunicorn
@@ -81,6 +84,7 @@ class GracefulThreadWorker(ThreadWorker):
     def __init__(self, *args, **kwargs) -> None:  # noqa: ANN002, ANN003 - gunicorn's
         self._busy = 0  # connections handed to the thread pool, not yet finished
         self._arriving: dict[object, _Arriving] = {}
+        self._arriving_bytes = 0  # held in all of them
         super().__init__(*args, **kwargs)
 
     # gunicorn's run loop accepts while `nr_conns < worker_connections`: read as "a thread is free"
@@ -110,19 +114,19 @@ class GracefulThreadWorker(ThreadWorker):
         arriving = self._arriving[conn]
         ended = False
         try:
-            while len(arriving.data) < HEAD_LIMIT + self.body_bytes:
+            while len(arriving.data) < HEAD_LIMIT + self.body_bytes and self._arriving_bytes < ARRIVING_BYTES:
                 chunk = conn.sock.recv(65536, socket.MSG_DONTWAIT)
                 if not chunk:
                     ended = True  # the client closed: the thread sees the end and lets go
                     break
                 arriving.data += chunk
+                self._arriving_bytes += len(chunk)
         except BlockingIOError:
             pass
         except OSError:
             ended = True
-        if ended or self._whole(arriving.data):
-            self._stop_watching(conn, arriving)
-            del self._arriving[conn]
+        if ended or self._arriving_bytes >= ARRIVING_BYTES or self._whole(arriving.data):
+            self._forget(conn, arriving)
             self._to_a_thread(conn, bytes(arriving.data))
         elif not arriving.watched:
             self.poller.register(conn.sock, selectors.EVENT_READ, partial(self._read_more, conn))
@@ -130,12 +134,13 @@ class GracefulThreadWorker(ThreadWorker):
 
     def _whole(self, data: bytearray) -> bool:
         """Whether a thread may take the request: its head is here, and its body unless it is
-        chunked or longer than a request may be (the thread refuses those at once)."""
+        chunked, longer than a request may be (the thread refuses those at once), or waits for
+        `100 Continue` (which gunicorn sends when the app reads the body)."""
         end = _HEAD_END.search(data, 0, HEAD_LIMIT)
         if end is None:
             return len(data) >= HEAD_LIMIT
         head = bytes(data[:end.start()])
-        if _TRANSFER_ENCODING.search(head):
+        if _TRANSFER_ENCODING.search(head) or _EXPECT.search(head):
             return True
         lengths = _CONTENT_LENGTH.findall(head)
         if len(lengths) != 1 or int(lengths[0]) > self.body_bytes:
@@ -169,9 +174,13 @@ class GracefulThreadWorker(ThreadWorker):
                 self.log.info("closed the connection of a client whose request was not whole after %s s",
                               self.client_seconds)
 
-    def _drop(self, conn, arriving: _Arriving) -> None:  # noqa: ANN001 - a TConn
+    def _forget(self, conn, arriving: _Arriving) -> None:  # noqa: ANN001 - a TConn
         self._stop_watching(conn, arriving)
         del self._arriving[conn]
+        self._arriving_bytes -= len(arriving.data)
+
+    def _drop(self, conn, arriving: _Arriving) -> None:  # noqa: ANN001 - a TConn
+        self._forget(conn, arriving)
         self.nr_conns -= 1
         conn.close()
 
