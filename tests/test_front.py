@@ -28,7 +28,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from conftest import REPO, alive, free_port, not_here, started_server
+from conftest import REPO, VIRTUOSO_PASSWORD, alive, cli, free_port, not_here, started_server
 from finhealthkg.config import Settings
 from finhealthkg.pipeline.build import build_release
 from finhealthkg.release import Release, switch_current
@@ -413,6 +413,92 @@ def test_without_the_front_a_handful_of_slow_clients_do_not_stop_the_server(rele
     assert "Traceback" not in log
 
 
+FORM = b"Content-Type: application/x-www-form-urlencoded\r\nAccept: application/sparql-results+json\r\n"
+QUERY_FORM = b"query=SELECT%20%28%22ok%22%20AS%20%3Fx%29%20%7B%7D"
+# Requests that a thread would take before they are whole, each with the byte it then trickles
+EARLY_TAKERS = {
+    "chunked body": (b"POST /sparql HTTP/1.1\r\nHost: x\r\n" + FORM + b"Transfer-Encoding: chunked\r\n\r\n"
+                     + b"%x\r\n" % len(QUERY_FORM), b"q"),
+    "body after 100-continue": (b"POST /sparql HTTP/1.1\r\nHost: x\r\n" + FORM + b"Expect: 100-continue\r\n"
+                                b"Content-Length: 1000\r\n\r\n", b"q"),
+    "pipelined second request": (b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nG", b"E"),
+    "13-digit Content-Length": (b"POST /sparql HTTP/1.1\r\nHost: x\r\n" + FORM
+                                + b"Content-Length: 0000000001000\r\n\r\n", b"q"),
+    "head over 64 KiB": (b"GET /healthz HTTP/1.1\r\nHost: x\r\n"
+                         + b"".join(b"X-F%d: %s\r\n" % (i, b"a" * 1100) for i in range(62)), b"Y"),
+}
+
+
+def test_requests_that_trickle_in_any_framing_hold_no_thread(release: Release):
+    """Chunked bodies, bodies after `100 Continue`, a pipelined request behind an answered one,
+    a Content-Length with leading zeros, a head longer than 64 KiB: each waits for its bytes
+    without a thread, and is dropped when not whole in --client-timeout; twice as many of them
+    as the server has threads leave others answered at once. Whole, each is answered."""
+    settings = Settings.from_env()
+    threads = settings.workers * settings.threads
+    with started_server(REPO, release.path.parent, "--client-timeout", "3", workers=None) as server:
+        host, port = server.url.removeprefix("http://").split(":")
+        holders = []
+        for n in range(2 * threads):
+            start, _ = list(EARLY_TAKERS.values())[n % len(EARLY_TAKERS)]
+            sock = socket.create_connection((host, int(port)), timeout=5)
+            sock.sendall(start)
+            holders.append((sock, list(EARLY_TAKERS.values())[n % len(EARLY_TAKERS)][1]))
+        began = time.monotonic()
+        latencies = []
+        while time.monotonic() - began < 2.5:
+            for sock, byte in holders:
+                try:
+                    sock.send(byte, socket.MSG_DONTWAIT)
+                except OSError:
+                    pass
+            started = time.perf_counter()
+            assert requests.get(server.url + "/healthz", timeout=5).status_code == 200
+            latencies.append(time.perf_counter() - started)
+            time.sleep(0.5)
+        assert max(latencies) < 1.0, latencies
+        time.sleep(3 + 1.5 - (time.monotonic() - began))
+        open_still = 0
+        for sock, _ in holders:  # after a `100 Continue` or the pipelined one's first 200, each is closed
+            sock.settimeout(0.5)
+            try:
+                while sock.recv(65536):
+                    pass
+            except TimeoutError:
+                open_still += 1
+            except ConnectionResetError:
+                pass
+            sock.close()
+        assert open_still == 0, f"{open_still} of {len(holders)} were still open after the time a request may take"
+        # whole, the same framings are answered
+        whole = {
+            "chunked": b"POST /sparql HTTP/1.1\r\nHost: x\r\n" + FORM + b"Transfer-Encoding: chunked\r\n\r\n"
+                       + b"%x\r\n" % len(QUERY_FORM) + QUERY_FORM + b"\r\n0\r\n\r\n",
+            "zeros": b"POST /sparql HTTP/1.1\r\nHost: x\r\n" + FORM
+                     + b"Content-Length: 000%d\r\n\r\n" % len(QUERY_FORM) + QUERY_FORM,
+            "pipelined": b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\n"
+                         b"Connection: close\r\n\r\n",
+        }
+        for name, request_bytes in whole.items():
+            with socket.create_connection((host, int(port)), timeout=5) as sock:
+                sock.sendall(request_bytes)
+                answer = b""
+                deadline = time.monotonic() + 5
+                wanted = 2 if name == "pipelined" else 1
+                while time.monotonic() < deadline and (answer.count(b"HTTP/1.1 200 ") < wanted
+                                                       or name != "pipelined" and b'"ok"' not in answer):
+                    chunk = sock.recv(65536)
+                    if not chunk:
+                        break
+                    answer += chunk
+            assert answer.count(b"HTTP/1.1 200 ") == wanted, (name, answer[:300])
+            if name != "pipelined":
+                assert b'"ok"' in answer, (name, answer[-300:])
+    log = server.stderr.read_text()
+    assert log.count("closed the connection of a client whose request was not whole after 3 s") >= 2 * threads - 2
+    assert "Traceback" not in log
+
+
 def test_a_client_that_waits_for_100_continue_is_asked_for_its_body(server: str):
     """A request head with `Expect: 100-continue` goes to a thread at once (the body waits for
     the server's word), where other bodies are read whole first."""
@@ -518,6 +604,33 @@ def test_cluster_stop_stops_exactly_what_start_started(tmp_path: Path, release: 
         assert not any(alive(pid) for pid in pids)
         assert other.process.poll() is None and requests.get(other.url + "/healthz", timeout=10).status_code == 200
     assert not (state / "pids.json").exists()
+
+
+def test_a_cluster_serves_from_an_external_store(tmp_path: Path, release: Release, request: pytest.FixtureRequest):
+    """`make cluster STORE=URL`: the replicas answer from Virtuoso, loaded first as `finhealthkg load` does."""
+    virtuoso = request.getfixturevalue("virtuoso")
+    loaded = cli("load", "--root", str(REPO), "--releases", str(release.path.parent), *virtuoso.store_args(),
+                 env=VIRTUOSO_PASSWORD)
+    assert loaded.returncode == 0, loaded.stderr
+    port = ports_for(2)
+    state = tmp_path / "state"
+    started = cluster("start", "--port", str(port), "--replicas", "2", "--state", str(state),
+                      "--store", virtuoso.query_url, "--", "--root", str(REPO), "--releases", str(release.path.parent),
+                      "--workers", "1")
+    try:
+        assert started.returncode == 0, started.stderr
+        for _ in range(4):
+            answer = requests.post(f"http://127.0.0.1:{port}/sparql", data={"query": VERSION_QUERY},
+                                   headers=JSON_RESULTS, timeout=30)
+            assert answer.status_code == 200
+            assert answer.json()["results"]["bindings"][0]["version"]["value"] == release.version
+        for replica in (port + 1, port + 2):
+            health = requests.get(f"http://127.0.0.1:{replica}/healthz", timeout=10).json()
+            assert health["release"] == release.version and "store" in json.dumps(health)
+        commands = [r["command"] for r in json.loads((state / "pids.json").read_text())["replicas"].values()]
+        assert all(c[c.index("--store") + 1] == virtuoso.query_url for c in commands)
+    finally:
+        cluster("stop", "--state", str(state))
 
 
 def test_make_cluster_runs_the_script_with_port_and_replicas():

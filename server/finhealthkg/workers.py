@@ -23,12 +23,13 @@ from gunicorn import http
 from gunicorn.workers.gthread import ThreadWorker
 from gunicorn.workers.sync import SyncWorker
 
-HEAD_LIMIT = 64 * 1024  # bytes of a request head waited for; past it a thread reads on (and gunicorn refuses it)
 ARRIVING_BYTES = 32 * 2**20  # bytes of requests still coming in a worker holds at most; past it threads read on
 _HEAD_END = re.compile(rb"\r?\n\r?\n")
-_CONTENT_LENGTH = re.compile(rb"^content-length[ \t]*:[ \t]*([0-9]{1,12})[ \t]*\r?$", re.I | re.M)
-_TRANSFER_ENCODING = re.compile(rb"^transfer-encoding[ \t]*:", re.I | re.M)
-_EXPECT = re.compile(rb"^expect[ \t]*:", re.I | re.M)  # 100-continue: the client waits to be asked for its body
+_CONTENT_LENGTH = re.compile(rb"^content-length[ \t]*:[ \t]*([0-9]+)[ \t]*\r?$", re.I | re.M)
+_TRANSFER_ENCODING = re.compile(rb"^transfer-encoding[ \t]*:([^\r\n]*)", re.I | re.M)
+_EXPECT = re.compile(rb"^expect[ \t]*:([^\r\n]*)\r?\n", re.I | re.M)
+_HTTP_11 = re.compile(rb"^[^\r\n]* HTTP/1\.1\r?$", re.M)
+CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 
 
 class GracefulSyncWorker(SyncWorker):
@@ -59,13 +60,54 @@ class _Arriving:
     deadline: float
     data: bytearray = field(default_factory=bytearray)
     watched: bool = False
+    continued: bool = False  # `100 Continue` sent: the client's Expect is answered
+
+
+def _chunks_end(data: bytearray, at: int, most: int) -> bool:
+    """Whether a chunked body starting at `at` has ended (its last chunk and trailers are in),
+    or cannot be read (a bad size line, more than `most` bytes): a thread takes it then."""
+    total = 0
+    while True:
+        line_end = data.find(b"\n", at)
+        if line_end < 0:
+            return len(data) - at > 1024  # a size line longer than any: refused by the thread
+        try:
+            size = int(bytes(data[at:line_end]).split(b";", 1)[0].strip(), 16)
+        except ValueError:
+            return True
+        at = line_end + 1
+        if size == 0:  # trailers, then an empty line
+            while True:
+                line_end = data.find(b"\n", at)
+                if line_end < 0:
+                    return False
+                if data[at:line_end].strip(b"\r") == b"":
+                    return True
+                at = line_end + 1
+        total += size
+        if total > most:
+            return True
+        at += size + 2  # the data and its CRLF
+        if at > len(data):
+            return False
+
+
+def _answered_expect(arriving: _Arriving) -> bytes:
+    """The bytes for the thread: with the Expect field taken out when it was answered here, so
+    that gunicorn does not send a second `100 Continue`."""
+    data = bytes(arriving.data)
+    if not arriving.continued:
+        return data
+    end = _HEAD_END.search(data)
+    return _EXPECT.sub(b"", data[:end.start()] + b"\r\n", count=1) + data[end.start() + 2:] if end else data
 
 
 class GracefulThreadWorker(ThreadWorker):
     """gunicorn's gthread worker, but a slow client cannot hold up the others.
 
     A thread is given to a request only once the whole of it has arrived: its head, and its
-    body when the head gives a Content-Length of at most `body_bytes` (--max-body-bytes).
+    body up to `body_bytes` (--max-body-bytes), by Content-Length or chunked; a client that
+    expects `100 Continue` is sent it from the loop.
     Until then the worker's own loop reads what comes, without a thread, and a request not
     whole `client_seconds` (--client-timeout) after it began is dropped, however its bytes
     trickle in (as nginx's client_header_timeout); a worker holds at most ARRIVING_BYTES of
@@ -104,17 +146,18 @@ class GracefulThreadWorker(ThreadWorker):
             conn.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, timeout)
             conn.sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, timeout)
             conn.finhealthkg_timeouts = True
-        if conn.parser is not None and conn.parser.unreader.buf.getvalue():
-            self._to_a_thread(conn, b"")  # the last request's reading took in the next one already
-            return
-        self._arriving[conn] = _Arriving(time.monotonic() + self.client_seconds)
+        arriving = _Arriving(time.monotonic() + self.client_seconds)
+        if conn.parser is not None:  # the last request's reading may have taken in some of this one
+            arriving.data += conn.parser.unreader.take_buffered()
+            self._arriving_bytes += len(arriving.data)
+        self._arriving[conn] = arriving
         self._read_more(conn)
 
     def _read_more(self, conn, *_) -> None:  # noqa: ANN001, ANN002 - a TConn; the poller's arguments
         arriving = self._arriving[conn]
         ended = False
         try:
-            while len(arriving.data) < HEAD_LIMIT + self.body_bytes and self._arriving_bytes < ARRIVING_BYTES:
+            while len(arriving.data) < self.head_limit + self.body_bytes and self._arriving_bytes < ARRIVING_BYTES:
                 chunk = conn.sock.recv(65536, socket.MSG_DONTWAIT)
                 if not chunk:
                     ended = True  # the client closed: the thread sees the end and lets go
@@ -125,23 +168,45 @@ class GracefulThreadWorker(ThreadWorker):
             pass
         except OSError:
             ended = True
-        if ended or self._arriving_bytes >= ARRIVING_BYTES or self._whole(arriving.data):
+        if ended or self._arriving_bytes >= ARRIVING_BYTES or self._ready(conn, arriving):
             self._forget(conn, arriving)
-            self._to_a_thread(conn, bytes(arriving.data))
+            self._to_a_thread(conn, _answered_expect(arriving))
         elif not arriving.watched:
             self.poller.register(conn.sock, selectors.EVENT_READ, partial(self._read_more, conn))
             arriving.watched = True
 
-    def _whole(self, data: bytearray) -> bool:
-        """Whether a thread may take the request: its head is here, and its body unless it is
-        chunked, longer than a request may be (the thread refuses those at once), or waits for
-        `100 Continue` (which gunicorn sends when the app reads the body)."""
-        end = _HEAD_END.search(data, 0, HEAD_LIMIT)
-        if end is None:
-            return len(data) >= HEAD_LIMIT
-        head = bytes(data[:end.start()])
-        if _TRANSFER_ENCODING.search(head) or _EXPECT.search(head):
+    @property
+    def head_limit(self) -> int:
+        """The longest request head gunicorn reads (its request line and fields limits)."""
+        cfg = self.cfg
+        if not cfg.limit_request_line or not cfg.limit_request_field_size:
+            return 2**20  # unlimited there: a mebibyte here, and a thread reads on
+        return cfg.limit_request_line + 2 + cfg.limit_request_fields * (cfg.limit_request_field_size + 2) + 2
+
+    def _ready(self, conn, arriving: _Arriving) -> bool:  # noqa: ANN001 - a TConn
+        """Whether a thread may take the request: it is here whole, head and body, or it is one a
+        thread refuses at once (a head or body too long, a length given twice or not chunked).
+        A client that expects `100 Continue` is sent it from here, when its head is in."""
+        data = arriving.data
+        if len(data) >= self.head_limit + self.body_bytes:
             return True
+        end = _HEAD_END.search(data, 0, self.head_limit)
+        if end is None:
+            return len(data) >= self.head_limit
+        head = bytes(data[:end.start()])
+        expect = _EXPECT.search(head + b"\r\n")
+        if expect is not None:
+            if expect.group(1).strip().lower() != b"100-continue" or not _HTTP_11.search(head.split(b"\n", 1)[0]):
+                return True  # gunicorn answers 417, or ignores it (HTTP/1.0)
+            if not arriving.continued:
+                try:
+                    conn.sock.send(CONTINUE, socket.MSG_DONTWAIT)
+                except OSError:
+                    return True
+                arriving.continued = True
+        coding = _TRANSFER_ENCODING.search(head)
+        if coding is not None:
+            return b"chunked" not in coding.group(1).lower() or _chunks_end(data, end.end(), self.body_bytes)
         lengths = _CONTENT_LENGTH.findall(head)
         if len(lengths) != 1 or int(lengths[0]) > self.body_bytes:
             return True  # none, two (refused), or too long (413)
