@@ -48,6 +48,7 @@ class Plan:
     virtuoso: bool
     load_timeout: float  # rdflib-endpoint's parse of the dump, Virtuoso's `finhealthkg load`
     out_of_time: Callable[[], bool]  # the run's time budget is used up
+    clients: tuple[int, ...] = CLIENTS  # the client counts measured
 
 
 def summary(rounds: list[Round]) -> dict:
@@ -127,7 +128,7 @@ def measure(graph_root: Path, releases: Path, release: Path, version: str, logs:
         stopped: dict[str, str] = {}
         slow: dict[tuple[str, str], str] = {}
         for kind in ORDER:
-            for clients in CLIENTS:
+            for clients in plan.clients:
                 if plan.out_of_time():
                     results[kind][clients] = {"note": "not measured: the run's time budget was used up"}
                     continue

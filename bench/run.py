@@ -11,6 +11,7 @@ Environment (defaults in brackets):
   BENCH_ENDPOINT_SIZES  sizes of the endpoint benchmark, of those built [100k,1M]
   BENCH_SECONDS         seconds of one measurement round [1.0]
   BENCH_ROUNDS          rounds per target, request kind and client count, alternating [4]
+  BENCH_CLIENTS         the client counts of the endpoint benchmark [1,4,16]
   BENCH_SEED            the generator's seed [1]
   BENCH_BUILD_TIMEOUT   seconds a build may take [300, 1800 for 10M]
   BENCH_STARTUP_RUNS    starts of the server per size [3]
@@ -65,6 +66,7 @@ class Run:
         self.endpoint_sizes = sizes_from(env("BENCH_ENDPOINT_SIZES", "100k,1M"))
         self.seconds = float(env("BENCH_SECONDS", "1.0"))
         self.rounds = int(env("BENCH_ROUNDS", "4"))
+        self.clients = tuple(int(n) for n in env("BENCH_CLIENTS", "1,4,16").split(",") if n.strip())
         self.seed = int(env("BENCH_SEED", "1"))
         self.build_timeout = os.environ.get("BENCH_BUILD_TIMEOUT")
         self.startup_runs = int(env("BENCH_STARTUP_RUNS", "3"))
@@ -167,7 +169,7 @@ def main(argv: list[str] | None = None) -> int:
 
     plan = endpoint_bench.Plan(seconds=run.seconds, rounds=run.rounds, max_requests=100_000, slow_s=run.slow_s,
                                rdflib=run.rdflib, virtuoso=run.virtuoso, load_timeout=run.load_timeout,
-                               out_of_time=run.out_of_time)
+                               out_of_time=run.out_of_time, clients=run.clients)
     for graph, release, version in graphs:
         if graph.triples not in run.endpoint_sizes or run.out_of_time():
             continue

@@ -32,7 +32,8 @@ def test_make_bench_writes_its_section_and_keeps_the_others(tmp_path: Path):
     results = tmp_path / "RESULTS.md"
     results.write_text("# Benchmarks\n\n## Load\n\nnumbers of the load test, kept\n")
     env = {**os.environ, "BENCH_SIZES": "10k", "BENCH_ENDPOINT_SIZES": "10k", "BENCH_SECONDS": "0.2",
-           "BENCH_ROUNDS": "1", "BENCH_STARTUP_RUNS": "1", "BENCH_RDFLIB": "0", "BENCH_VIRTUOSO": "0",
+           "BENCH_ROUNDS": "1", "BENCH_CLIENTS": "1", "BENCH_STARTUP_RUNS": "1", "BENCH_RDFLIB": "0",
+           "BENCH_VIRTUOSO": "0",
            "BENCH_CACHE": str(tmp_path / "cache"), "BENCH_MAX_MINUTES": "5"}
     done = subprocess.run([sys.executable, str(BENCH / "run.py"), "--write", str(results), "--json",
                            str(tmp_path / "run.json")], env=env, capture_output=True, text=True, timeout=300,
