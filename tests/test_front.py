@@ -576,11 +576,12 @@ def test_256_clients_through_the_front_get_answers_without_errors(tmp_path: Path
 # --- what starts and stops it ---------------------------------------------------------------------
 
 def test_cluster_start_refuses_a_port_in_use_and_leaves_nothing_running(tmp_path: Path):
+    front_port = ports_for(1)  # free, and the port after it too, which is then taken here
     with socket.socket() as taken:
-        taken.bind(("127.0.0.1", 0))
+        taken.bind(("127.0.0.1", front_port + 1))
         taken.listen()
-        port = taken.getsockname()[1]
-        done = cluster("start", "--port", str(port - 1), "--replicas", "1", "--state", str(tmp_path / "s"))
+        port = front_port + 1
+        done = cluster("start", "--port", str(front_port), "--replicas", "1", "--state", str(tmp_path / "s"))
     assert done.returncode == 1 and f"port {port} is in use" in done.stderr
     assert not (tmp_path / "s" / "pids.json").exists()
     assert cluster("stop", "--state", str(tmp_path / "s")).stdout.strip() == "cluster: nothing was running"
